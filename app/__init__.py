@@ -1,0 +1,1 @@
+"""Cadence: a self-hosted post scheduler for communications teams."""

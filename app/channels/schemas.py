@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from app.schemas import Input, Name, Output
+from connectors.registry import PLATFORMS
+
+PlatformName = Literal[
+    "x",
+    "facebook",
+    "youtube",
+    "flickr",
+    "yammer",
+    "slack",
+    "teams",
+    "mattermost",
+    "email",
+    "webhook",
+]
+assert set(PlatformName.__args__) == set(PLATFORMS), "PlatformName and the registry disagree"  # type: ignore[attr-defined]
+
+
+class ChannelCreate(Input):
+    name: Name
+    platform: PlatformName
+    audience: Literal["external", "internal"] | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    credentials: dict[str, Any] = Field(default_factory=dict)
+    receives_alerts: bool = False
+    status: Literal["active", "disabled"] = "active"
+
+
+class ChannelUpdate(Input):
+    name: Name | None = None
+    audience: Literal["external", "internal"] | None = None
+    # Merged into the stored values, then checked against the platform's schema as a whole.
+    config: dict[str, Any] | None = None
+    credentials: dict[str, Any] | None = None
+    receives_alerts: bool | None = None
+    status: Literal["active", "disabled"] | None = None
+
+
+class ChannelOut(Output):
+    id: str
+    name: str
+    platform: str
+    audience: str
+    config: dict[str, Any]
+    # Which credential fields are set; their values are never returned.
+    credential_fields: list[str]
+    receives_alerts: bool
+    status: str
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChannelTestResult(Output):
+    ok: bool
+    detail: str
+    status: str

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from app.channels.models import Channel, ChannelStatus
+from app.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate
+from app.crypto import CredentialBox
+from app.errors import FieldProblem, InvalidInput, NotFound, invalid, problems_from_pydantic
+from app.posts.models import Delivery
+from app.schemas import patch_fields
+from connectors.registry import Platform, get_platform
+
+
+def get(session: Session, channel_id: str) -> Channel:
+    channel = session.get(Channel, channel_id)
+    if channel is None:
+        raise NotFound("channel", channel_id)
+    return channel
+
+
+def _checked(model: type[BaseModel], values: dict[str, Any], field: str) -> dict[str, Any]:
+    try:
+        return model.model_validate(values).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        raise InvalidInput(problems_from_pydantic(exc, ("body", field))) from None
+
+
+def _audience(platform: Platform, requested: str | None) -> str:
+    if platform.audience is None:
+        if requested is None:
+            raise invalid(
+                "audience", f"choose 'external' or 'internal' for a {platform.name} channel"
+            )
+        return requested
+    if requested is not None and requested != platform.audience:
+        raise invalid("audience", f"{platform.label} channels are always {platform.audience}")
+    return platform.audience
+
+
+def _check_alerts_flag(receives_alerts: bool, audience: str) -> None:
+    if receives_alerts and audience != "internal":
+        raise invalid("receives_alerts", "only internal channels can receive alerts")
+
+
+def create(session: Session, *, data: ChannelCreate, box: CredentialBox, now: datetime) -> Channel:
+    platform = get_platform(data.platform)
+    problems: list[FieldProblem] = []
+    config: dict[str, Any] = {}
+    credentials: dict[str, Any] = {}
+    for model, values, field in (
+        (platform.config_model, data.config, "config"),
+        (platform.credentials_model, data.credentials, "credentials"),
+    ):
+        try:
+            checked = _checked(model, values, field)
+        except InvalidInput as exc:
+            problems += exc.problems
+            continue
+        (config if field == "config" else credentials).update(checked)
+    if problems:
+        raise InvalidInput(problems)
+    audience = _audience(platform, data.audience)
+    _check_alerts_flag(data.receives_alerts, audience)
+    channel = Channel(
+        name=data.name,
+        platform=platform.name,
+        audience=audience,
+        config=config,
+        credentials_encrypted=box.seal(credentials),
+        receives_alerts=data.receives_alerts,
+        status=data.status,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(channel)
+    session.flush()
+    return channel
+
+
+def update(
+    session: Session, *, channel_id: str, data: ChannelUpdate, box: CredentialBox, now: datetime
+) -> Channel:
+    channel = get(session, channel_id)
+    platform = get_platform(channel.platform)
+    changes = patch_fields(data)
+    if "config" in changes:
+        channel.config = _checked(
+            platform.config_model,
+            {**channel.config, **changes["config"]},
+            "config",  # type: ignore[dict-item]
+        )
+    if "credentials" in changes:
+        merged = {**box.open(channel.credentials_encrypted), **changes["credentials"]}  # type: ignore[dict-item]
+        channel.credentials_encrypted = box.seal(
+            _checked(platform.credentials_model, merged, "credentials")
+        )
+        # New credentials are what reconnecting means.
+        if channel.status == ChannelStatus.needs_reconnect:
+            channel.status = ChannelStatus.active
+            channel.status_reason = None
+    if "audience" in changes:
+        channel.audience = _audience(platform, str(changes["audience"]))
+    if "name" in changes:
+        channel.name = str(changes["name"])
+    if "receives_alerts" in changes:
+        channel.receives_alerts = bool(changes["receives_alerts"])
+    if "status" in changes:
+        channel.status = str(changes["status"])
+        channel.status_reason = None
+    _check_alerts_flag(channel.receives_alerts, channel.audience)
+    channel.updated_at = now
+    session.flush()
+    return channel
+
+
+def delete(session: Session, *, channel_id: str, now: datetime) -> Channel | None:
+    """Delete, or disable when deliveries reference it, so their history stays whole."""
+    channel = get(session, channel_id)
+    if session.scalar(select(exists().where(Delivery.channel_id == channel.id))):
+        channel.status = ChannelStatus.disabled
+        channel.updated_at = now
+        return channel
+    session.delete(channel)
+    return None
+
+
+def list_(
+    session: Session, *, platform: str | None, status: str | None, limit: int, offset: int
+) -> tuple[Sequence[Channel], int]:
+    query = select(Channel)
+    if platform is not None:
+        query = query.where(Channel.platform == platform)
+    if status is not None:
+        query = query.where(Channel.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = session.scalars(
+        query.order_by(Channel.name, Channel.id).limit(limit).offset(offset)
+    ).all()
+    return items, total
+
+
+def to_out(channel: Channel, box: CredentialBox) -> ChannelOut:
+    return ChannelOut(
+        id=channel.id,
+        name=channel.name,
+        platform=channel.platform,
+        audience=channel.audience,
+        config=channel.config,
+        credential_fields=sorted(box.open(channel.credentials_encrypted)),
+        receives_alerts=channel.receives_alerts,
+        status=channel.status,
+        status_reason=channel.status_reason,
+        created_at=channel.created_at,
+        updated_at=channel.updated_at,
+    )

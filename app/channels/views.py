@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Response, status
+
+from app.channels import service
+from app.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate, PlatformName
+from app.deps import Admin, NowDep, RuntimeDep, SessionDep, Viewer
+from app.pagination import Page, PageDep
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_channel(
+    body: ChannelCreate, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: Admin
+) -> ChannelOut:
+    channel = service.create(session, data=body, box=runtime.box, now=now)
+    return service.to_out(channel, runtime.box)
+
+
+@router.get("")
+def list_channels(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    page: PageDep,
+    _: Viewer,
+    platform: PlatformName | None = None,
+    status: Literal["active", "needs_reconnect", "disabled"] | None = None,
+) -> Page[ChannelOut]:
+    items, total = service.list_(
+        session, platform=platform, status=status, limit=page.limit, offset=page.offset
+    )
+    return Page(items=[service.to_out(c, runtime.box) for c in items], total=total)
+
+
+@router.get("/{channel_id}")
+def get_channel(channel_id: str, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> ChannelOut:
+    return service.to_out(service.get(session, channel_id), runtime.box)
+
+
+@router.patch("/{channel_id}")
+def update_channel(
+    channel_id: str,
+    body: ChannelUpdate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+    _: Admin,
+) -> ChannelOut:
+    channel = service.update(session, channel_id=channel_id, data=body, box=runtime.box, now=now)
+    return service.to_out(channel, runtime.box)
+
+
+@router.delete(
+    "/{channel_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={200: {"description": "Used by deliveries: disabled instead", "model": ChannelOut}},
+)
+def delete_channel(
+    channel_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: Admin
+) -> Response:
+    disabled = service.delete(session, channel_id=channel_id, now=now)
+    if disabled is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    body = service.to_out(disabled, runtime.box).model_dump_json()
+    return Response(body, status_code=status.HTTP_200_OK, media_type="application/json")

@@ -1,0 +1,123 @@
+"""The `cadence` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from app.config import Settings, get_settings, write_key_file
+from app.runtime import Runtime
+
+
+def _runtime() -> Runtime:
+    return Runtime.build(get_settings())
+
+
+def _configure_logging(settings: Settings) -> None:
+    from app.logs import configure
+
+    configure(settings.log_level)
+
+
+@click.group()
+def main() -> None:
+    """Cadence: plan posts, publish them on time, keep every objective covered."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    from app.migrate import upgrade
+
+    runtime = _runtime()
+    upgrade(runtime.engine)
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (CADENCE_HOST).")
+@click.option("--port", type=int, default=None, help="Port (CADENCE_PORT).")
+@click.option("--no-scheduler", is_flag=True, help="Serve the API and pages only; workers publish.")
+def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
+    """Apply migrations, then serve the API and web pages (with the scheduler unless told not to)."""
+    import uvicorn
+
+    from app.main import create_app
+    from app.migrate import upgrade
+
+    settings = get_settings()
+    _configure_logging(settings)
+    runtime = Runtime.build(settings)
+    upgrade(runtime.engine)
+    app = create_app(runtime, scheduler=not no_scheduler)
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+    )
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--email", required=True, help="The user's e-mail; the user is created if needed.")
+@click.option("--role", type=click.Choice(["admin", "editor", "viewer"]), required=True)
+@click.option("--name", default="", help="A label for the token.")
+def token_create(email: str, role: str, name: str) -> None:
+    """Create a token for a user and print it (last line). It is shown only once."""
+    from app.db import transaction
+    from app.users.models import Role
+    from app.users.service import create_token, get_or_create_user
+
+    runtime = _runtime()
+    now = runtime.clock.now()
+    with transaction(runtime.sessions) as session:
+        user = get_or_create_user(session, email=email, role=Role(role), now=now)
+        secret = create_token(session, user=user, now=now, name=name)
+    click.echo(f"token for {user.email} ({role}); store it now, it is not shown again:", err=True)
+    click.echo(secret)
+
+
+@main.command("rotate-key")
+def rotate_key() -> None:
+    """Generate a new secret key and re-encrypt every channel's credentials with it."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from app.channels.models import Channel
+    from app.crypto import CredentialBox
+    from app.db import transaction
+
+    settings = get_settings()
+    old_keys = settings.secret_keys()
+    new_key = secrets.token_urlsafe(32)
+    box = CredentialBox([new_key, *old_keys])
+    runtime = Runtime.build(settings)
+    with transaction(runtime.sessions) as session:
+        channels = session.scalars(select(Channel).with_for_update()).all()
+        for channel in channels:
+            channel.credentials_encrypted = box.rotate(channel.credentials_encrypted)
+    if settings.secret_key:
+        click.echo(
+            "credentials re-encrypted. Set CADENCE_SECRET_KEY to the new key below and "
+            "restart every process; the old key is no longer needed:",
+            err=True,
+        )
+        click.echo(new_key)
+    else:
+        # Keep the old key on a second line until every process has restarted.
+        write_key_file(settings.key_file, new_key, previous=old_keys[:1])
+        click.echo(
+            f"re-encrypted {len(channels)} channel(s); new key written to {settings.key_file}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Every model, imported in one place so that Base.metadata is complete (Alembic, tests)."""
+
+from app.alerts.models import Alert
+from app.channels.models import Channel
+from app.db import Base
+from app.media.models import Media
+from app.objectives.models import Objective
+from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
+from app.users.models import ApiToken, User
+
+__all__ = [
+    "Alert",
+    "ApiToken",
+    "Base",
+    "Channel",
+    "Delivery",
+    "DeliveryAttempt",
+    "Media",
+    "Objective",
+    "Post",
+    "PostMedia",
+    "User",
+    "post_objectives",
+]

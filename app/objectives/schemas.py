@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from app.schemas import Color, Input, Name, Output, TimeZoneName
+
+Weekday = Annotated[int, Field(ge=0, le=6)]
+
+
+def _distinct_sorted(days: list[int] | None) -> list[int] | None:
+    return None if days is None else sorted(set(days))
+
+
+class ObjectiveCreate(Input):
+    name: Name
+    description: str = Field(default="", max_length=5000)
+    color: Color = "#2563eb"
+    min_posts_per_day: int = Field(default=1, ge=0, le=1000)
+    active_weekdays: list[Weekday] = Field(default_factory=lambda: list(range(7)), max_length=7)
+    timezone: TimeZoneName | None = None
+    archived: bool = False
+
+    _days = field_validator("active_weekdays")(_distinct_sorted)
+
+
+class ObjectiveUpdate(Input):
+    name: Name | None = None
+    description: str | None = Field(default=None, max_length=5000)
+    color: Color | None = None
+    min_posts_per_day: int | None = Field(default=None, ge=0, le=1000)
+    active_weekdays: list[Weekday] | None = Field(default=None, max_length=7)
+    timezone: TimeZoneName | None = None
+    archived: bool | None = None
+
+    _days = field_validator("active_weekdays")(_distinct_sorted)
+
+
+class ObjectiveOut(Output):
+    id: str
+    name: str
+    description: str
+    color: str
+    min_posts_per_day: int
+    active_weekdays: list[int]
+    timezone: str
+    archived: bool
+    created_at: datetime
+    updated_at: datetime

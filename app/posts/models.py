@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, IdColumn, UTCDateTime, new_id
+
+if TYPE_CHECKING:
+    from app.objectives.models import Objective
+
+
+class PostState(StrEnum):
+    """What the author asked for; the visible status is derived (see posts.status)."""
+
+    draft = "draft"
+    scheduled = "scheduled"
+    cancelled = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    draft = "draft"
+    scheduled = "scheduled"
+    publishing = "publishing"
+    retrying = "retrying"
+    published = "published"
+    failed = "failed"
+    unknown = "unknown"
+    cancelled = "cancelled"
+
+
+PENDING = (DeliveryStatus.scheduled, DeliveryStatus.retrying)
+FINAL = (DeliveryStatus.published, DeliveryStatus.failed, DeliveryStatus.cancelled)
+
+post_objectives = Table(
+    "post_objectives",
+    Base.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("objective_id", ForeignKey("objectives.id", ondelete="RESTRICT"), primary_key=True),
+    Index("ix_post_objectives_objective_id", "objective_id"),
+)
+
+
+class PostMedia(Base):
+    __tablename__ = "post_media"
+
+    post_id: Mapped[str] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    media_id: Mapped[str] = mapped_column(
+        ForeignKey("media.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    text: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str | None] = mapped_column(String(300))
+    link: Mapped[str | None] = mapped_column(String(2048))
+    internal_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16))
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="Delivery.created_at"
+    )
+    media_links: Mapped[list[PostMedia]] = relationship(
+        cascade="all, delete-orphan", order_by="PostMedia.position"
+    )
+    objectives: Mapped[list[Objective]] = relationship(
+        secondary=post_objectives, order_by="Objective.name"
+    )
+
+
+class Delivery(Base):
+    """One post on one channel: what the scheduler claims, publishes and retries."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel_id", name="uq_deliveries_post_channel"),
+        # The dispatcher's "due" query: status in (scheduled, retrying) and due by now.
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # The recovery sweep: publishing with an expired lease.
+        Index("ix_deliveries_lease", "status", "lease_expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("channels.id", ondelete="RESTRICT"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    permalink: Mapped[str | None] = mapped_column(String(2048))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    post: Mapped[Post] = relationship(back_populates="deliveries")
+
+
+class DeliveryAttempt(Base):
+    """History: one row per call (or decision) about a delivery."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from app.posts.status import PostStatus
+from app.schemas import Input, Output
+from connectors.base import HttpUrlStr
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Text = Annotated[str, Field(max_length=100_000)]
+Title = Annotated[str, Field(max_length=300)]
+Link = Annotated[HttpUrlStr, Field(max_length=2048)]
+
+
+class PostCreate(Input):
+    text: Text = ""
+    title: Title | None = None
+    link: Link | None = None
+    media_ids: list[Id] = Field(default_factory=list, max_length=20)
+    objective_ids: list[Id] = Field(default_factory=list, max_length=50)
+    channel_ids: list[Id] = Field(default_factory=list, max_length=100)
+    scheduled_at: AwareDatetime | None = None
+    # Publish as soon as possible instead of at scheduled_at (which must then be absent).
+    publish_now: bool = False
+    internal_only: bool = False
+    status: Literal["draft", "scheduled"] = "scheduled"
+
+
+class PostUpdate(Input):
+    text: Text | None = None
+    title: Title | None = None
+    link: Link | None = None
+    media_ids: list[Id] | None = Field(default=None, max_length=20)
+    objective_ids: list[Id] | None = Field(default=None, max_length=50)
+    channel_ids: list[Id] | None = Field(default=None, max_length=100)
+    scheduled_at: AwareDatetime | None = None
+    publish_now: bool = False
+    internal_only: bool | None = None
+    status: Literal["draft", "scheduled"] | None = None
+
+
+NULLABLE_ON_PATCH = frozenset({"title", "link", "scheduled_at"})
+
+
+class DeliveryOut(Output):
+    id: str
+    post_id: str
+    channel_id: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    published_at: datetime | None
+    external_id: str | None
+    permalink: str | None
+    last_error: str | None
+    error_kind: str | None
+
+
+class PostOut(Output):
+    id: str
+    text: str
+    title: str | None
+    link: str | None
+    media_ids: list[str]
+    objective_ids: list[str]
+    channel_ids: list[str]
+    scheduled_at: datetime | None
+    internal_only: bool
+    status: PostStatus
+    created_by_id: str | None
+    updated_by_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    deliveries: list[DeliveryOut]

@@ -1,0 +1,448 @@
+"""Posts and their deliveries: create, edit, cancel, list as a calendar, retry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.channels.models import Channel, ChannelStatus
+from app.db import new_id
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from app.media.models import Media
+from app.objectives.models import Objective
+from app.posts.models import (
+    Delivery,
+    DeliveryStatus,
+    Post,
+    PostMedia,
+    PostState,
+    post_objectives,
+)
+from app.posts.requests import publish_request
+from app.posts.schemas import NULLABLE_ON_PATCH, DeliveryOut, PostCreate, PostOut, PostUpdate
+from app.posts.status import PostStatus, post_status
+from app.schemas import patch_fields
+from app.users.models import User
+from connectors.registry import get_platform
+
+# A scheduled_at this far in the past is still taken as "now" (clock skew, slow clients).
+PAST_GRACE = timedelta(seconds=60)
+# Delivery statuses that mean the post may already be out: no more edits or cancels.
+LOCKED = (DeliveryStatus.publishing, DeliveryStatus.published, DeliveryStatus.unknown)
+RETRYABLE = (DeliveryStatus.failed, DeliveryStatus.unknown)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The post as it will be once written: what validation looks at."""
+
+    text: str
+    title: str | None
+    link: str | None
+    media_ids: list[str]
+    objective_ids: list[str]
+    channel_ids: list[str]
+    scheduled_at: datetime | None
+    internal_only: bool
+    state: PostState
+
+
+@dataclass(frozen=True)
+class Resolved:
+    media: list[Media]
+    objectives: list[Objective]
+    channels: list[Channel]
+
+
+def _unique(ids: list[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def _load(
+    session: Session, model: Any, ids: list[str], field: str
+) -> tuple[list[Any], list[FieldProblem]]:
+    found = (
+        {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+        if ids
+        else {}
+    )
+    problems = [
+        FieldProblem(("body", field, i), f"{model.__name__.lower()} {id_} not found")
+        for i, id_ in enumerate(ids)
+        if id_ not in found
+    ]
+    return [found[i] for i in ids if i in found], problems
+
+
+def _resolve_and_check(
+    session: Session, draft: Draft, *, media_dir: Path, base_url: str, post_id: str
+) -> Resolved:
+    """Every rule a post must meet to be stored; raises InvalidInput naming each problem."""
+    media, problems = _load(session, Media, draft.media_ids, "media_ids")
+    objectives, more = _load(session, Objective, draft.objective_ids, "objective_ids")
+    problems += more
+    channels, more = _load(session, Channel, draft.channel_ids, "channel_ids")
+    problems += more
+    scheduling = draft.state == PostState.scheduled
+
+    if scheduling:
+        if not draft.objective_ids:
+            problems.append(
+                FieldProblem(
+                    ("body", "objective_ids"), "a scheduled post needs at least one objective"
+                )
+            )
+        if not draft.channel_ids:
+            problems.append(
+                FieldProblem(("body", "channel_ids"), "a scheduled post needs at least one channel")
+            )
+        if draft.scheduled_at is None:
+            problems.append(
+                FieldProblem(
+                    ("body", "scheduled_at"), "a scheduled post needs scheduled_at (or publish_now)"
+                )
+            )
+    for i, objective in enumerate(objectives):
+        if objective.archived and scheduling:
+            problems.append(
+                FieldProblem(
+                    ("body", "objective_ids", i), f"objective {objective.name!r} is archived"
+                )
+            )
+    for i, channel in enumerate(channels):
+        if draft.internal_only and channel.audience != "internal":
+            problems.append(
+                FieldProblem(
+                    ("body", "channel_ids", i),
+                    f"channel {channel.name!r} is external and the post is internal_only",
+                    channel_id=channel.id,
+                )
+            )
+        if scheduling and channel.status == ChannelStatus.disabled:
+            problems.append(
+                FieldProblem(
+                    ("body", "channel_ids", i),
+                    f"channel {channel.name!r} is disabled",
+                    channel_id=channel.id,
+                )
+            )
+    if problems:
+        raise InvalidInput(problems)
+
+    if scheduling:
+        request = publish_request(
+            delivery_id="",
+            post_id=post_id,
+            text=draft.text,
+            title=draft.title,
+            link=draft.link,
+            media=media,
+            objectives=objectives,
+            scheduled_at=draft.scheduled_at,
+            internal_only=draft.internal_only,
+            media_dir=media_dir,
+            base_url=base_url,
+        )
+        for channel in channels:
+            platform = get_platform(channel.platform)
+            for problem in platform.validate(request):
+                problems.append(
+                    FieldProblem(
+                        ("body", problem.field),
+                        f"{channel.name} ({platform.label}): {problem.message}",
+                        type="platform_rule",
+                        channel_id=channel.id,
+                    )
+                )
+        if problems:
+            raise InvalidInput(problems)
+    return Resolved(media=media, objectives=objectives, channels=channels)
+
+
+def _scheduled_at(
+    scheduled_at: datetime | None, publish_now: bool, *, now: datetime, changing: bool
+) -> datetime | None:
+    if publish_now:
+        if scheduled_at is not None:
+            raise InvalidInput(
+                [
+                    FieldProblem(
+                        ("body", "publish_now"), "give scheduled_at or publish_now, not both"
+                    )
+                ]
+            )
+        return now.astimezone(UTC)
+    if changing and scheduled_at is not None and scheduled_at < now - PAST_GRACE:
+        raise InvalidInput(
+            [
+                FieldProblem(
+                    ("body", "scheduled_at"),
+                    f"{scheduled_at.isoformat()} is in the past; to publish at once, send publish_now: true",
+                )
+            ]
+        )
+    return scheduled_at.astimezone(UTC) if scheduled_at is not None else None
+
+
+def _write_links(session: Session, post: Post, resolved: Resolved) -> None:
+    post.objectives = list(resolved.objectives)
+    post.media_links = [PostMedia(media_id=m.id, position=i) for i, m in enumerate(resolved.media)]
+
+
+def _sync_deliveries(post: Post, channels: list[Channel], *, now: datetime) -> None:
+    """One delivery per chosen channel, reset to the post's state and time.
+
+    Existing deliveries keep their id (it is the idempotency key), which is safe
+    because none of them can have been published (see LOCKED).
+    """
+    wanted = {c.id for c in channels}
+    by_channel = {d.channel_id: d for d in post.deliveries}
+    post.deliveries = [d for d in post.deliveries if d.channel_id in wanted]
+    status = DeliveryStatus.scheduled if post.state == PostState.scheduled else DeliveryStatus.draft
+    for channel in channels:
+        delivery = by_channel.get(channel.id)
+        if delivery is None:
+            delivery = Delivery(channel_id=channel.id, created_at=now, attempts=0)
+            post.deliveries.append(delivery)
+        delivery.status = status
+        delivery.attempts = 0
+        delivery.next_attempt_at = post.scheduled_at if status == DeliveryStatus.scheduled else None
+        delivery.lease_owner = None
+        delivery.lease_expires_at = None
+        delivery.last_error = None
+        delivery.error_kind = None
+        delivery.updated_at = now
+
+
+def create(
+    session: Session, *, data: PostCreate, user: User, now: datetime, media_dir: Path, base_url: str
+) -> Post:
+    state = PostState(data.status)
+    draft = Draft(
+        text=data.text,
+        title=data.title,
+        link=data.link,
+        media_ids=_unique(data.media_ids),
+        objective_ids=_unique(data.objective_ids),
+        channel_ids=_unique(data.channel_ids),
+        scheduled_at=_scheduled_at(
+            data.scheduled_at, data.publish_now, now=now, changing=state == PostState.scheduled
+        ),
+        internal_only=data.internal_only,
+        state=state,
+    )
+    post = Post(
+        id=new_id(),
+        text=draft.text,
+        title=draft.title,
+        link=draft.link,
+        internal_only=draft.internal_only,
+        state=state,
+        scheduled_at=draft.scheduled_at,
+        created_by_id=user.id,
+        updated_by_id=user.id,
+        created_at=now,
+        updated_at=now,
+    )
+    resolved = _resolve_and_check(
+        session, draft, media_dir=media_dir, base_url=base_url, post_id=post.id
+    )
+    session.add(post)
+    _write_links(session, post, resolved)
+    _sync_deliveries(post, resolved.channels, now=now)
+    session.flush()
+    return post
+
+
+def _locked_post(session: Session, post_id: str) -> Post:
+    """The post with its deliveries locked against the dispatcher's claim (PostgreSQL)."""
+    post = session.get(Post, post_id)
+    if post is None:
+        raise NotFound("post", post_id)
+    # FOR UPDATE: a claim either happened before (we see publishing) or waits for us.
+    # SQLite serialises writers with BEGIN IMMEDIATE, so it needs no lock here.
+    session.scalars(select(Delivery).where(Delivery.post_id == post_id).with_for_update()).all()
+    session.refresh(post, attribute_names=["deliveries"])
+    return post
+
+
+def _ensure_editable(post: Post, verb: str) -> None:
+    if post.state == PostState.cancelled:
+        raise Conflict(f"the post is cancelled and cannot be {verb}")
+    locked = [d for d in post.deliveries if d.status in LOCKED]
+    if locked:
+        states = ", ".join(sorted({d.status for d in locked}))
+        raise Conflict(f"the post cannot be {verb}: a delivery is {states}")
+
+
+def update(
+    session: Session,
+    *,
+    post_id: str,
+    data: PostUpdate,
+    user: User,
+    now: datetime,
+    media_dir: Path,
+    base_url: str,
+) -> Post:
+    post = _locked_post(session, post_id)
+    _ensure_editable(post, "edited")
+    changes = patch_fields(data, nullable=NULLABLE_ON_PATCH)
+    publish_now = bool(changes.pop("publish_now", False))
+    new_time = changes.get("scheduled_at", post.scheduled_at)
+    state = PostState(changes.get("status", post.state))
+    draft = Draft(
+        text=changes.get("text", post.text),
+        title=changes.get("title", post.title),
+        link=changes.get("link", post.link),
+        media_ids=_unique(changes.get("media_ids", [m.media_id for m in post.media_links])),
+        objective_ids=_unique(changes.get("objective_ids", [o.id for o in post.objectives])),
+        channel_ids=_unique(changes.get("channel_ids", [d.channel_id for d in post.deliveries])),
+        scheduled_at=_scheduled_at(
+            new_time,
+            publish_now,
+            now=now,
+            # A post left at its time is not refused for being in the past (e.g. a
+            # failed post whose text is being fixed); moving it there is.
+            changing=state == PostState.scheduled
+            and ("scheduled_at" in changes or state != post.state),
+        ),
+        internal_only=changes.get("internal_only", post.internal_only),
+        state=state,
+    )
+    resolved = _resolve_and_check(
+        session, draft, media_dir=media_dir, base_url=base_url, post_id=post.id
+    )
+    post.text, post.title, post.link = draft.text, draft.title, draft.link
+    post.internal_only, post.state, post.scheduled_at = (
+        draft.internal_only,
+        state,
+        draft.scheduled_at,
+    )
+    post.updated_by_id, post.updated_at = user.id, now
+    _write_links(session, post, resolved)
+    _sync_deliveries(post, resolved.channels, now=now)
+    session.flush()
+    return post
+
+
+def cancel(session: Session, *, post_id: str, user: User, now: datetime) -> Post:
+    post = _locked_post(session, post_id)
+    _ensure_editable(post, "cancelled")
+    post.state = PostState.cancelled
+    post.updated_by_id, post.updated_at = user.id, now
+    for delivery in post.deliveries:
+        if delivery.status not in (DeliveryStatus.published, DeliveryStatus.failed):
+            delivery.status = DeliveryStatus.cancelled
+            delivery.next_attempt_at = None
+            delivery.updated_at = now
+    session.flush()
+    return post
+
+
+def retry_delivery(session: Session, *, delivery_id: str, now: datetime) -> Delivery:
+    delivery = session.scalars(
+        select(Delivery).where(Delivery.id == delivery_id).with_for_update()
+    ).one_or_none()
+    if delivery is None:
+        raise NotFound("delivery", delivery_id)
+    post = session.get(Post, delivery.post_id)
+    assert post is not None
+    if post.state != PostState.scheduled:
+        raise Conflict(
+            f"the post is {post.state}; only deliveries of scheduled posts can be retried"
+        )
+    if delivery.status not in RETRYABLE:
+        raise Conflict(
+            f"only failed or unknown deliveries can be retried; this one is {delivery.status}"
+        )
+    delivery.status = DeliveryStatus.scheduled
+    delivery.attempts = 0
+    delivery.next_attempt_at = now
+    delivery.lease_owner = None
+    delivery.lease_expires_at = None
+    delivery.updated_at = now
+    session.flush()
+    return delivery
+
+
+def _with_status(query: Select[Any]) -> Select[Any]:
+    return query.add_columns(post_status().label("status")).options(
+        selectinload(Post.deliveries), selectinload(Post.media_links), selectinload(Post.objectives)
+    )
+
+
+def get(session: Session, post_id: str) -> PostOut:
+    row = session.execute(_with_status(select(Post).where(Post.id == post_id))).first()
+    if row is None:
+        raise NotFound("post", post_id)
+    return to_out(row[0], row[1])
+
+
+def calendar(
+    session: Session,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    objective_id: str | None,
+    channel_id: str | None,
+    status: PostStatus | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[PostOut], int]:
+    query = select(Post)
+    if start is not None:
+        query = query.where(Post.scheduled_at >= start)
+    if end is not None:
+        query = query.where(Post.scheduled_at < end)
+    if objective_id is not None:
+        query = query.where(
+            Post.id.in_(
+                select(post_objectives.c.post_id).where(
+                    post_objectives.c.objective_id == objective_id
+                )
+            )
+        )
+    if channel_id is not None:
+        query = query.where(
+            Post.id.in_(select(Delivery.post_id).where(Delivery.channel_id == channel_id))
+        )
+    if status is not None:
+        query = query.where(post_status() == status.value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        _with_status(query.order_by(Post.scheduled_at.is_(None), Post.scheduled_at, Post.id))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [to_out(post, st) for post, st in rows], total
+
+
+def to_out(post: Post, status: str) -> PostOut:
+    return PostOut(
+        id=post.id,
+        text=post.text,
+        title=post.title,
+        link=post.link,
+        media_ids=[m.media_id for m in post.media_links],
+        objective_ids=[o.id for o in post.objectives],
+        channel_ids=[d.channel_id for d in post.deliveries],
+        scheduled_at=post.scheduled_at,
+        internal_only=post.internal_only,
+        status=PostStatus(status),
+        created_by_id=post.created_by_id,
+        updated_by_id=post.updated_by_id,
+        created_at=post.created_at,
+        updated_at=post.updated_at,
+        deliveries=[DeliveryOut.model_validate(d) for d in post.deliveries],
+    )
+
+
+def deliveries_of(session: Session, post_id: str) -> Sequence[Delivery]:
+    return session.scalars(select(Delivery).where(Delivery.post_id == post_id)).all()

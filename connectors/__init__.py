@@ -1,0 +1,1 @@
+"""Platform connectors. This package imports nothing from app/: plain data crosses in."""

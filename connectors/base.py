@@ -1,0 +1,152 @@
+"""The connector contract: what crosses the boundary, and the error kinds.
+
+A connector is built per channel from its config and decrypted credentials and is
+given an HTTP client, so tests can point it at a fake platform. `validate` is pure;
+`publish` either returns a PublishResult or raises one of the PublishError kinds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Protocol
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+HttpUrlStr = Annotated[str, AfterValidator(_http_url)]
+
+
+class PlatformConfig(BaseModel):
+    """Non-secret settings. Every platform accepts `api_base` to point at another host."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_base: HttpUrlStr | None = None
+
+
+class PlatformCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    path: Path
+    width: int | None = None
+    height: int | None = None
+    url: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """image, gif, video or other: the unit platforms set limits on."""
+        if self.content_type == "image/gif":
+            return "gif"
+        return self.content_type.split("/", 1)[0] if "/" in self.content_type else "other"
+
+
+@dataclass(frozen=True)
+class ObjectiveRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    delivery_id: str
+    post_id: str
+    text: str
+    title: str | None = None
+    link: str | None = None
+    media: tuple[MediaFile, ...] = ()
+    objectives: tuple[ObjectiveRef, ...] = ()
+    scheduled_at: datetime | None = None
+    internal_only: bool = False
+    post_url: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    external_id: str | None = None
+    permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reason a request cannot go to a platform, naming the field at fault."""
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    detail: str
+    account: dict[str, Any] = field(default_factory=dict)
+
+
+class PublishError(Exception):
+    """Base of the error kinds. Messages must never contain secrets."""
+
+    kind: ClassVar[str] = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Transient(PublishError):
+    """Nothing was published and trying again later may work (5xx, refused connection)."""
+
+    kind = "transient"
+
+
+class RateLimited(PublishError):
+    """The platform asks us to wait until retry_at; does not use up an attempt."""
+
+    kind = "rate_limited"
+
+    def __init__(self, message: str, retry_at: datetime | None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class AuthExpired(PublishError):
+    """The credential is expired or revoked: the channel needs reconnecting."""
+
+    kind = "auth_expired"
+
+
+class Permanent(PublishError):
+    """The platform refused this content for good (invalid, duplicate, forbidden)."""
+
+    kind = "permanent"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Ambiguous(PublishError):
+    """The request may have reached the platform: the outcome cannot be known."""
+
+    kind = "ambiguous"
+
+
+class Connector(Protocol):
+    async def publish(self, request: PublishRequest) -> PublishResult: ...
+
+    async def check(self) -> CheckResult: ...

@@ -1,0 +1,117 @@
+"""Platform name -> what Cadence knows of it: audience, schemas, validation, connector."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from connectors import email, facebook, flickr, webhooks, x, yammer, youtube
+from connectors.base import (
+    Connector,
+    PlatformConfig,
+    PlatformCredentials,
+    Problem,
+    PublishRequest,
+)
+
+Audience = Literal["external", "internal"]
+# (config, credentials, http client) -> connector
+ConnectorFactory = Callable[[Any, Any, Any], Connector]
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    label: str
+    # None: the channel's creator chooses (JSON webhooks can go anywhere).
+    audience: Audience | None
+    config_model: type[PlatformConfig]
+    credentials_model: type[PlatformCredentials]
+    validate: Callable[[PublishRequest], list[Problem]]
+    # None until the platform's connector exists: deliveries to it fail permanently.
+    connector: ConnectorFactory | None = None
+
+
+PLATFORMS: dict[str, Platform] = {
+    p.name: p
+    for p in (
+        Platform("x", "X", "external", x.XConfig, x.XCredentials, x.validate),
+        Platform(
+            "facebook",
+            "Facebook Page",
+            "external",
+            facebook.FacebookConfig,
+            facebook.FacebookCredentials,
+            facebook.validate,
+        ),
+        Platform(
+            "youtube",
+            "YouTube",
+            "external",
+            youtube.YouTubeConfig,
+            youtube.YouTubeCredentials,
+            youtube.validate,
+        ),
+        Platform(
+            "flickr",
+            "Flickr",
+            "external",
+            flickr.FlickrConfig,
+            flickr.FlickrCredentials,
+            flickr.validate,
+        ),
+        Platform(
+            "yammer",
+            "Yammer / Viva Engage",
+            "internal",
+            yammer.YammerConfig,
+            yammer.YammerCredentials,
+            yammer.validate,
+        ),
+        Platform(
+            "slack",
+            "Slack",
+            "internal",
+            webhooks.ChatConfig,
+            webhooks.ChatCredentials,
+            webhooks.validate_slack,
+        ),
+        Platform(
+            "teams",
+            "Microsoft Teams",
+            "internal",
+            webhooks.ChatConfig,
+            webhooks.ChatCredentials,
+            webhooks.validate_teams,
+        ),
+        Platform(
+            "mattermost",
+            "Mattermost",
+            "internal",
+            webhooks.ChatConfig,
+            webhooks.ChatCredentials,
+            webhooks.validate_mattermost,
+        ),
+        Platform(
+            "email",
+            "E-mail",
+            "internal",
+            email.EmailConfig,
+            email.EmailCredentials,
+            email.validate,
+        ),
+        Platform(
+            "webhook",
+            "JSON webhook",
+            None,
+            webhooks.WebhookConfig,
+            webhooks.WebhookCredentials,
+            webhooks.validate_webhook,
+        ),
+    )
+}
+
+
+def get_platform(name: str) -> Platform:
+    return PLATFORMS[name]
