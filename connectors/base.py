@@ -7,12 +7,14 @@ given an HTTP client, so tests can point it at a fake platform. `validate` is pu
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
@@ -146,7 +148,29 @@ class Ambiguous(PublishError):
     kind = "ambiguous"
 
 
-class Connector(Protocol):
-    async def publish(self, request: PublishRequest) -> PublishResult: ...
+class Connector(ABC):
+    """One channel's connection to its platform.
 
-    async def check(self) -> CheckResult: ...
+    Built per channel (and per use) from the validated config and decrypted
+    credentials, with the HTTP client the caller owns: the dispatcher in production,
+    a client pointed at a fake platform in tests. Connectors never log or raise
+    secrets: error messages carry the platform's words, not tokens or webhook URLs.
+    """
+
+    def __init__(
+        self,
+        config: PlatformConfig,
+        credentials: PlatformCredentials,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self.config = config
+        self.credentials = credentials
+        self.http = http
+
+    @abstractmethod
+    async def publish(self, request: PublishRequest) -> PublishResult:
+        """Publish once, or raise one of the PublishError kinds."""
+
+    @abstractmethod
+    async def check(self) -> CheckResult:
+        """Check the credentials with the platform's cheapest authenticated call, posting nothing."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from connectors import email, facebook, flickr, webhooks, x, yammer, youtube
 from connectors.base import (
@@ -16,8 +16,6 @@ from connectors.base import (
 )
 
 Audience = Literal["external", "internal"]
-# (config, credentials, http client) -> connector
-ConnectorFactory = Callable[[Any, Any, Any], Connector]
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class Platform:
     credentials_model: type[PlatformCredentials]
     validate: Callable[[PublishRequest], list[Problem]]
     # None until the platform's connector exists: deliveries to it fail permanently.
-    connector: ConnectorFactory | None = None
+    connector: type[Connector] | None = None
 
 
 PLATFORMS: dict[str, Platform] = {
