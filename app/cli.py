@@ -60,6 +60,39 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     )
 
 
+@main.command()
+@click.option("--metrics-port", type=int, default=None, help="Serve /metrics on this port.")
+def worker(metrics_port: int | None) -> None:
+    """Run the scheduler alone: claim and publish due deliveries until SIGTERM or SIGINT."""
+    import asyncio
+    import logging
+    import signal
+
+    from app.scheduler import Scheduler
+
+    settings = get_settings()
+    _configure_logging(settings)
+    runtime = Runtime.build(settings)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=settings.host)
+
+    async def run() -> None:
+        scheduler = Scheduler(runtime)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        scheduler.start()
+        await stop.wait()
+        logging.getLogger(__name__).info("stopping: finishing in-flight publishes")
+        await scheduler.stop()
+
+    asyncio.run(run())
+    runtime.close()
+
+
 @main.group()
 def token() -> None:
     """API tokens."""

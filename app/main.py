@@ -89,6 +89,14 @@ def create_app(runtime: Runtime | None = None, *, scheduler: bool = False) -> Fa
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        from app.metrics import render
+
+        return Response(render(runtime), media_type=CONTENT_TYPE_LATEST)
+
     settings = runtime.settings
 
     def limit_for(path: str) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, IdColumn, UTCDateTime, new_id
 
 if TYPE_CHECKING:
+    from app.media.models import Media
     from app.objectives.models import Objective
 
 
@@ -64,6 +65,8 @@ class PostMedia(Base):
         ForeignKey("media.id", ondelete="RESTRICT"), primary_key=True, index=True
     )
     position: Mapped[int] = mapped_column(Integer)
+
+    media: Mapped[Media] = relationship()
 
 
 class Post(Base):

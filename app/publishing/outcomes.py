@@ -1,0 +1,266 @@
+"""Writing what happened to a delivery: its new state, the attempt, and any alert.
+
+Every write is conditional on the lease: a worker whose lease was taken over (the
+recovery sweep marked the delivery unknown) cannot overwrite what a person now
+sees, except to report that the post did go out, which is news worth keeping.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.alerts.models import AlertKind
+from app.alerts.service import open_alert, resolve_alert
+from app.channels.models import Channel, ChannelStatus
+from app.posts.models import Delivery, DeliveryAttempt, DeliveryStatus, Post
+
+log = logging.getLogger(__name__)
+
+PUBLISHED = "published"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A delivery refused before any call (late, channel unusable, internal only)."""
+
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one publish call, as the dispatcher saw it."""
+
+    delivery_id: str
+    kind: str  # "published" or a connectors.base.PublishError kind
+    started_at: datetime
+    finished_at: datetime
+    message: str | None = None
+    external_id: str | None = None
+    permalink: str | None = None
+    retry_at: datetime | None = None
+
+
+def _snippet(text: str, limit: int = 60) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _describe(session: Session, delivery: Delivery) -> tuple[str, Channel]:
+    post = session.get(Post, delivery.post_id)
+    channel = session.get(Channel, delivery.channel_id)
+    assert post is not None and channel is not None
+    return f"post {_snippet(post.title or post.text)!r} on {channel.name}", channel
+
+
+def _attempt(
+    session: Session,
+    delivery: Delivery,
+    *,
+    outcome: str,
+    error: str | None,
+    worker: str,
+    started_at: datetime,
+    finished_at: datetime,
+) -> None:
+    session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id,
+            number=delivery.attempts,
+            worker=worker,
+            started_at=started_at,
+            finished_at=finished_at,
+            outcome=outcome,
+            error=error,
+        )
+    )
+
+
+def _fail(session: Session, delivery: Delivery, *, kind: str, message: str, now: datetime) -> None:
+    delivery.status = DeliveryStatus.failed
+    delivery.error_kind = kind
+    delivery.last_error = message
+    delivery.next_attempt_at = None
+    delivery.lease_owner = None
+    delivery.lease_expires_at = None
+    delivery.updated_at = now
+    what, channel = _describe(session, delivery)
+    open_alert(
+        session,
+        kind=AlertKind.delivery_failed,
+        key=delivery.id,
+        message=f"Could not publish {what}: {message}",
+        now=now,
+        post_id=delivery.post_id,
+        delivery_id=delivery.id,
+        channel_id=channel.id,
+    )
+
+
+def _needs_reconnect(session: Session, channel_id: str, *, reason: str, now: datetime) -> None:
+    channel = session.get(Channel, channel_id)
+    assert channel is not None
+    if channel.status == ChannelStatus.active:
+        channel.status = ChannelStatus.needs_reconnect
+        channel.status_reason = reason
+        channel.updated_at = now
+    open_alert(
+        session,
+        kind=AlertKind.channel_needs_reconnect,
+        key=channel.id,
+        message=f"Channel {channel.name} needs reconnecting: {reason}",
+        now=now,
+        channel_id=channel.id,
+    )
+
+
+def fail_at_claim(
+    session: Session, *, delivery: Delivery, failure: Failure, now: datetime, worker: str
+) -> None:
+    _attempt(
+        session,
+        delivery,
+        outcome=failure.kind,
+        error=failure.message,
+        worker=worker,
+        started_at=now,
+        finished_at=now,
+    )
+    _fail(session, delivery, kind=failure.kind, message=failure.message, now=now)
+
+
+def mark_unknown(session: Session, delivery: Delivery, *, message: str, now: datetime) -> None:
+    delivery.status = DeliveryStatus.unknown
+    delivery.error_kind = "ambiguous"
+    delivery.last_error = message
+    delivery.next_attempt_at = None
+    delivery.lease_owner = None
+    delivery.lease_expires_at = None
+    delivery.updated_at = now
+    what, channel = _describe(session, delivery)
+    open_alert(
+        session,
+        kind=AlertKind.delivery_unknown,
+        key=delivery.id,
+        message=f"Cannot tell whether {what} went out: {message}. Check the platform, then retry or leave it.",
+        now=now,
+        post_id=delivery.post_id,
+        delivery_id=delivery.id,
+        channel_id=channel.id,
+    )
+
+
+def record_outcomes(
+    session: Session,
+    outcomes: Iterable[Outcome],
+    *,
+    worker: str,
+    now: datetime,
+    max_attempts: int,
+    backoff: Callable[[int], timedelta],
+) -> None:
+    outcomes = list(outcomes)
+    ids = [o.delivery_id for o in outcomes]
+    query = select(Delivery).where(Delivery.id.in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Delivery)
+    deliveries = {d.id: d for d in session.scalars(query)}
+    for outcome in outcomes:
+        delivery = deliveries.get(outcome.delivery_id)
+        if delivery is None:
+            continue  # the post was deleted meanwhile
+        _record_one(
+            session,
+            delivery,
+            outcome,
+            worker=worker,
+            now=now,
+            max_attempts=max_attempts,
+            backoff=backoff,
+        )
+
+
+def _record_one(
+    session: Session,
+    delivery: Delivery,
+    outcome: Outcome,
+    *,
+    worker: str,
+    now: datetime,
+    max_attempts: int,
+    backoff: Callable[[int], timedelta],
+) -> None:
+    ours = delivery.status == DeliveryStatus.publishing and delivery.lease_owner == worker
+    if not ours:
+        if outcome.kind == PUBLISHED and delivery.status == DeliveryStatus.unknown:
+            log.warning(
+                "late success for a delivery marked unknown", extra={"delivery_id": delivery.id}
+            )
+        else:
+            log.warning(
+                "outcome dropped: the lease was lost",
+                extra={
+                    "delivery_id": delivery.id,
+                    "outcome": outcome.kind,
+                    "status": delivery.status,
+                },
+            )
+            return
+    if outcome.kind != "rate_limited":
+        delivery.attempts += 1
+    _attempt(
+        session,
+        delivery,
+        outcome=outcome.kind,
+        error=outcome.message,
+        worker=worker,
+        started_at=outcome.started_at,
+        finished_at=outcome.finished_at,
+    )
+    delivery.lease_owner = None
+    delivery.lease_expires_at = None
+    delivery.updated_at = now
+    message = outcome.message or outcome.kind
+
+    if outcome.kind == PUBLISHED:
+        delivery.status = DeliveryStatus.published
+        delivery.published_at = outcome.finished_at
+        delivery.external_id = outcome.external_id
+        delivery.permalink = outcome.permalink
+        delivery.last_error = None
+        delivery.error_kind = None
+        delivery.next_attempt_at = None
+        for kind in (AlertKind.delivery_failed, AlertKind.delivery_unknown):
+            resolve_alert(session, kind=kind, key=delivery.id, now=now)
+    elif outcome.kind == "rate_limited":
+        delivery.status = DeliveryStatus.retrying
+        delivery.next_attempt_at = max(outcome.retry_at or now + backoff(1), now)
+        delivery.last_error = message
+        delivery.error_kind = outcome.kind
+    elif outcome.kind == "transient":
+        if delivery.attempts >= max_attempts:
+            _fail(
+                session,
+                delivery,
+                kind=outcome.kind,
+                message=f"gave up after {delivery.attempts} attempts: {message}",
+                now=now,
+            )
+        else:
+            delivery.status = DeliveryStatus.retrying
+            delivery.next_attempt_at = now + backoff(delivery.attempts)
+            delivery.last_error = message
+            delivery.error_kind = outcome.kind
+    elif outcome.kind == "auth_expired":
+        _fail(session, delivery, kind=outcome.kind, message=message, now=now)
+        _needs_reconnect(session, delivery.channel_id, reason=message, now=now)
+    elif outcome.kind == "ambiguous":
+        mark_unknown(session, delivery, message=message, now=now)
+    else:  # permanent, or an error no kind describes
+        _fail(session, delivery, kind=outcome.kind, message=message, now=now)

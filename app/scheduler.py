@@ -1,0 +1,62 @@
+"""APScheduler wiring only: which periodic jobs run in this process, and how often.
+
+Each process keeps its jobs in memory (APScheduler 3 must never share a job store
+between processes); processes coordinate through claims in the database. There is
+no job per post: the dispatcher asks the database what is due, so an edit or a
+cancel takes effect at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from app.publishing.dispatcher import Dispatcher
+from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, runtime: Runtime, *, dispatcher: Dispatcher | None = None) -> None:
+        self.runtime = runtime
+        self.dispatcher = dispatcher or Dispatcher(runtime)
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._run: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start in the running event loop."""
+        settings = self.runtime.settings
+        lease = settings.lease_seconds
+        jobs = (
+            # The dispatcher also wakes itself for the next due time and after each batch;
+            # the tick is the floor that catches changes made by other processes.
+            ("dispatch-tick", self.dispatcher.wake, settings.dispatch_interval_seconds),
+            ("renew-leases", self.dispatcher.renew_leases, max(1.0, lease / 3)),
+            ("recover-leases", self.dispatcher.recover, max(1.0, lease / 4)),
+        )
+        for job_id, func, seconds in jobs:
+            self._aps.add_job(
+                func,
+                "interval",
+                seconds=seconds,
+                id=job_id,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+        self._aps.start()
+        self._run = asyncio.get_running_loop().create_task(self.dispatcher.run())
+        self.runtime.wake_dispatcher = self.dispatcher.wake
+        log.info("scheduler started", extra={"worker": self.dispatcher.owner})
+
+    async def stop(self) -> None:
+        self.runtime.wake_dispatcher = lambda: None
+        self._aps.shutdown(wait=False)
+        await self.dispatcher.stop()
+        if self._run is not None:
+            await self._run
+        log.info("scheduler stopped", extra={"worker": self.dispatcher.owner})
