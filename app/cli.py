@@ -10,8 +10,21 @@ from app.config import Settings, get_settings, write_key_file
 from app.runtime import Runtime
 
 
+def _settings() -> Settings:
+    """Settings, with a readable message naming the variable when one is wrong."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        lines = [
+            f"CADENCE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        ]
+        raise click.ClickException("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
 def _runtime() -> Runtime:
-    return Runtime.build(get_settings())
+    return Runtime.build(_settings())
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -46,7 +59,7 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     from app.main import create_app
     from app.migrate import upgrade
 
-    settings = get_settings()
+    settings = _settings()
     _configure_logging(settings)
     runtime = Runtime.build(settings)
     upgrade(runtime.engine)
@@ -70,7 +83,7 @@ def worker(metrics_port: int | None) -> None:
 
     from app.scheduler import Scheduler
 
-    settings = get_settings()
+    settings = _settings()
     _configure_logging(settings)
     runtime = Runtime.build(settings)
     if metrics_port is not None:
@@ -128,7 +141,7 @@ def rotate_key() -> None:
     from app.crypto import CredentialBox
     from app.db import transaction
 
-    settings = get_settings()
+    settings = _settings()
     old_keys = settings.secret_keys()
     new_key = secrets.token_urlsafe(32)
     box = CredentialBox([new_key, *old_keys])

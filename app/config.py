@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # Publishing
     max_attempts: int = Field(default=5, ge=1)
     max_lateness_seconds: int = Field(default=6 * 3600, ge=1)
-    lease_seconds: int = Field(default=120, ge=5)
+    lease_seconds: int = Field(default=120, ge=2)
     dispatch_interval_seconds: float = Field(default=1.0, gt=0)
     dispatch_batch_size: int = Field(default=200, ge=1)
     publish_concurrency: int = Field(default=32, ge=1)
@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        # OSError: a directory of the zone database ("Europe") is not a zone.
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
