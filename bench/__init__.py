@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench` (or `make bench`). They print figures and assert nothing."""

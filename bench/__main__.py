@@ -1,0 +1,167 @@
+"""Run the benchmarks and print a table: `python -m bench [--quick]`.
+
+Everything runs on this machine against one local webhook sink in its own process.
+Nothing is asserted; the figures are for the README and for spotting regressions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import text
+
+from app.db import make_engine
+from bench import engine, naive, transports
+from bench.common import Report, sink
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/cadence_bench"
+
+
+def ensure_pg_database(url: str) -> bool:
+    name = url.rsplit("/", 1)[1]
+    admin = make_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return True
+    except Exception as exc:
+        print(f"PostgreSQL runs skipped: {type(exc).__name__}: {exc}")
+        return False
+    finally:
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--posts", type=int, default=5000, help="posts due at once in the throughput runs"
+    )
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--pg", default=os.environ.get("CADENCE_BENCH_DATABASE_URL", DEFAULT_PG))
+    parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke test")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="transports naive sqlite postgres realistic second memory",
+    )
+    args = parser.parse_args()
+    n = 500 if args.quick else args.posts
+    c = args.concurrency
+    want = set(
+        args.only or ["transports", "naive", "sqlite", "postgres", "realistic", "second", "memory"]
+    )
+    report = Report()
+    workdir = Path(tempfile.mkdtemp(prefix="cadence-bench-"))
+    sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
+    pg = (
+        ensure_pg_database(args.pg)
+        if want & {"postgres", "realistic", "second", "memory"}
+        else False
+    )
+    print(f"benchmarks: {n} posts, concurrency {c}, work files in {workdir}")
+
+    with sink() as url:
+        if "transports" in want:
+            report.add(
+                "raw aiohttp loop",
+                posts_per_s=asyncio.run(transports.raw_aiohttp(url, n * 2, c)),
+                note="the ceiling",
+            )
+            report.add(
+                "httpx, default transport",
+                posts_per_s=asyncio.run(transports.with_httpx(url, n, c, fast=False)),
+            )
+            report.add(
+                "httpx over aiohttp (Cadence's)",
+                posts_per_s=asyncio.run(transports.with_httpx(url, n * 2, c, fast=True)),
+            )
+        if "naive" in want:
+            r = naive.run(url, n, c, workdir)
+            report.add(
+                "naive: APScheduler job per post",
+                add_s=r["add_seconds"],
+                deliveries_per_s=r["per_second"],
+                lag_p50_s=r["lag_p50"],
+                lag_p99_s=r["lag_p99"],
+                dropped=int(r["dropped"]),
+                note="SQLAlchemyJobStore on SQLite, thread pool",
+            )
+        common = {"posts": n, "channels": 100, "workdir": workdir, "publish_concurrency": c}
+        if "sqlite" in want:
+            r = engine.run(sqlite_url, sink_url=url, workers=1, **common)
+            report.add(
+                "Cadence, SQLite, 1 worker",
+                deliveries_per_s=r["per_second"],
+                lag_p50_s=r["lag_p50"],
+                lag_p99_s=r["lag_p99"],
+                duplicates=int(r["duplicates"]),
+                missing=int(r["missing"]),
+                note="100 channels",
+            )
+        if pg and "postgres" in want:
+            for workers in (1, 3):
+                r = engine.run(args.pg, sink_url=url, workers=workers, **common)
+                report.add(
+                    f"Cadence, PostgreSQL, {workers} worker(s)",
+                    deliveries_per_s=r["per_second"],
+                    lag_p50_s=r["lag_p50"],
+                    lag_p99_s=r["lag_p99"],
+                    duplicates=int(r["duplicates"]),
+                    missing=int(r["missing"]),
+                    note="100 channels",
+                )
+        if "second" in want:
+            target = args.pg if pg else sqlite_url
+            r = engine.run(
+                target,
+                sink_url=url,
+                workers=3 if pg else 1,
+                posts=1000,
+                channels=100,
+                workdir=workdir,
+                publish_concurrency=c,
+            )
+            report.add(
+                "1,000 posts due in the same second",
+                lag_p50_s=r["lag_p50"],
+                lag_p99_s=r["lag_p99"],
+                note="PostgreSQL, 3 workers" if pg else "SQLite, 1 worker",
+            )
+    if "realistic" in want:
+        with sink(delay_ms=200) as slow_url:
+            target = args.pg if pg else sqlite_url
+            r = engine.run(
+                target,
+                sink_url=slow_url,
+                workers=3 if pg else 1,
+                posts=200 if args.quick else 2000,
+                channels=100,
+                workdir=workdir,
+                publish_concurrency=c,
+            )
+            report.add(
+                "realistic: sink answers in 200 ms, 100 channels, 2,000 posts",
+                deliveries_per_s=r["per_second"],
+                lag_p50_s=r["lag_p50"],
+                lag_p99_s=r["lag_p99"],
+                note="per-channel order kept",
+            )
+    if "memory" in want:
+        with sink() as url:
+            target = args.pg if pg else sqlite_url
+            r = engine.rss_with_future_posts(
+                target, posts=10_000 if args.quick else 100_000, sink_url=url, workdir=workdir
+            )
+            report.add("worker RSS, 100,000 future posts", rss_mb=r["rss_mb"])
+    print()
+    print(report.markdown())
+
+
+if __name__ == "__main__":
+    main()
