@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.alerts.models import AlertKind
-from app.alerts.service import open_alert, resolve_alert
+from app.alerts.service import open_alert, resolve_alerts
 from app.channels.models import Channel, ChannelStatus
 from app.posts.models import Delivery, DeliveryAttempt, DeliveryStatus, Post
 
@@ -171,6 +171,7 @@ def record_outcomes(
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Delivery)
     deliveries = {d.id: d for d in session.scalars(query)}
+    published = []
     for outcome in outcomes:
         delivery = deliveries.get(outcome.delivery_id)
         if delivery is None:
@@ -184,6 +185,11 @@ def record_outcomes(
             max_attempts=max_attempts,
             backoff=backoff,
         )
+        if delivery.status == DeliveryStatus.published:
+            published.append(delivery.id)
+    # A success ends whatever an earlier failure of the same delivery opened.
+    failure_kinds = (AlertKind.delivery_failed, AlertKind.delivery_unknown)
+    resolve_alerts(session, keys=[(k, d) for d in published for k in failure_kinds], now=now)
 
 
 def _record_one(
@@ -236,8 +242,6 @@ def _record_one(
         delivery.last_error = None
         delivery.error_kind = None
         delivery.next_attempt_at = None
-        for kind in (AlertKind.delivery_failed, AlertKind.delivery_unknown):
-            resolve_alert(session, kind=kind, key=delivery.id, now=now)
     elif outcome.kind == "rate_limited":
         delivery.status = DeliveryStatus.retrying
         delivery.next_attempt_at = max(outcome.retry_at or now + backoff(1), now)
