@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -14,8 +14,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import Base, IdColumn, UTCDateTime, new_id
 
@@ -44,6 +47,16 @@ class DeliveryStatus(StrEnum):
 
 
 PENDING = (DeliveryStatus.scheduled, DeliveryStatus.retrying)
+# Written out, not bound, so that the databases can match it to the partial index
+# ix_deliveries_queue (a planner cannot prove a condition on parameters implies it).
+PENDING_CONDITION = "status IN ('scheduled', 'retrying')"
+
+
+def is_pending(delivery: Any) -> ColumnElement[bool]:
+    """`delivery` is Delivery or an alias of it."""
+    return delivery.status.in_([literal_column(f"'{s.value}'") for s in PENDING])
+
+
 FINAL = (DeliveryStatus.published, DeliveryStatus.failed, DeliveryStatus.cancelled)
 
 post_objectives = Table(
@@ -105,6 +118,15 @@ class Delivery(Base):
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         # The recovery sweep: publishing with an expired lease.
         Index("ix_deliveries_lease", "status", "lease_expires_at"),
+        # The claim: each channel's queue of pending deliveries, in due order.
+        Index(
+            "ix_deliveries_queue",
+            "channel_id",
+            "next_attempt_at",
+            "id",
+            sqlite_where=text(PENDING_CONDITION),
+            postgresql_where=text(PENDING_CONDITION),
+        ),
     )
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)

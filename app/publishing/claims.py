@@ -5,19 +5,36 @@ with this worker's lease and commits before any network call. Claimers are
 serialised (PostgreSQL: a transaction-level advisory lock; SQLite: BEGIN
 IMMEDIATE), so the "is this channel busy" check below is exact, and rows locked
 by a concurrent edit are skipped rather than waited for (SKIP LOCKED).
+
+This runs many times a second under load, so it uses a few lean Core queries
+whose statements are built once, not ORM loading.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, bindparam, func, select, text, union_all, update
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session, aliased
 
 from app.channels.models import Channel, ChannelStatus
-from app.posts.models import PENDING, Delivery, DeliveryStatus, Post, PostMedia
+from app.media.models import Media
+from app.objectives.models import Objective
+from app.posts.models import (
+    PENDING,
+    Delivery,
+    DeliveryStatus,
+    Post,
+    PostMedia,
+    is_pending,
+    post_objectives,
+)
 from app.posts.requests import publish_request
 from app.publishing.outcomes import Failure, fail_at_claim
 from connectors.base import PublishRequest
@@ -40,36 +57,81 @@ class Job:
     attempts: int
 
 
-def _due_ids(session: Session, *, now: datetime, limit: int, per_channel: int) -> list[str]:
-    """Due deliveries, earliest first, at most `per_channel` in flight on any channel."""
-    due = (
-        select(
-            Delivery.id,
-            Delivery.channel_id,
-            Delivery.next_attempt_at,
-            func.row_number()
-            .over(
-                partition_by=Delivery.channel_id, order_by=(Delivery.next_attempt_at, Delivery.id)
-            )
-            .label("rank"),
-        )
-        .where(Delivery.status.in_(PENDING), Delivery.next_attempt_at <= now)
-        .subquery()
-    )
+@lru_cache
+def _due_query(per_channel: int) -> Select[Any]:
+    """Due deliveries, earliest first, keeping at most `per_channel` in flight on any channel.
+
+    Driven by the channels table: for each channel, an index seek finds its next
+    due deliveries (ix_deliveries_queue), so a claim costs the same whether a few
+    or a hundred thousand deliveries are waiting. Parameters: now, limit.
+    """
     busy = (
         select(Delivery.channel_id, func.count().label("n"))
         .where(Delivery.status == DeliveryStatus.publishing)
         .group_by(Delivery.channel_id)
         .subquery()
     )
-    query = (
-        select(due.c.id)
-        .outerjoin(busy, busy.c.channel_id == due.c.channel_id)
-        .where(due.c.rank + func.coalesce(busy.c.n, 0) <= per_channel)
-        .order_by(due.c.next_attempt_at, due.c.id)
-        .limit(limit)
+    heads = []
+    for position in range(per_channel):
+        queued = aliased(Delivery)
+        head = (
+            select(queued.id)
+            .where(
+                queued.channel_id == Channel.id,
+                is_pending(queued),
+                queued.next_attempt_at <= bindparam("now"),
+            )
+            .order_by(queued.next_attempt_at, queued.id)
+            .limit(1)
+            .offset(position)
+            .correlate(Channel)
+            .scalar_subquery()
+        )
+        heads.append(
+            select(head.label("id"))
+            .select_from(Channel)
+            .outerjoin(busy, busy.c.channel_id == Channel.id)
+            .where(func.coalesce(busy.c.n, 0) + position < per_channel)
+        )
+    candidates = union_all(*heads).subquery()
+    return (
+        select(Delivery.id)
+        .join(candidates, candidates.c.id == Delivery.id)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(bindparam("limit"))
     )
-    return list(session.scalars(query))
+
+
+def _details(session: Session, ids: list[str], *, postgres: bool) -> list[Row[Any]]:
+    query = (
+        select(
+            Delivery.id,
+            Delivery.channel_id,
+            Delivery.next_attempt_at,
+            Delivery.attempts,
+            Post.id.label("post_id"),
+            Post.text,
+            Post.title,
+            Post.link,
+            Post.scheduled_at,
+            Post.internal_only,
+            Channel.name.label("channel_name"),
+            Channel.platform,
+            Channel.audience,
+            Channel.config,
+            Channel.credentials_encrypted,
+            Channel.status.label("channel_status"),
+            Channel.status_reason,
+        )
+        .join(Post, Post.id == Delivery.post_id)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .where(Delivery.id.in_(ids), is_pending(Delivery))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+    )
+    if postgres:
+        # Rows an edit or cancel holds are skipped now and picked up on a later tick.
+        query = query.with_for_update(of=Delivery, skip_locked=True)
+    return list(session.execute(query))
 
 
 def claim_due(
@@ -90,59 +152,62 @@ def claim_due(
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
-    ids = _due_ids(session, now=now, limit=limit, per_channel=per_channel)
+    ids = list(session.scalars(_due_query(per_channel), {"now": now, "limit": limit}))
     if not ids:
         return []
-    locked = select(Delivery).where(Delivery.id.in_(ids), Delivery.status.in_(PENDING))
-    if postgres:
-        # Rows an edit or cancel holds are skipped now and picked up on a later tick.
-        locked = locked.with_for_update(skip_locked=True, of=Delivery)
-    deliveries = session.scalars(
-        locked.options(
-            selectinload(Delivery.post).selectinload(Post.objectives),
-            selectinload(Delivery.post)
-            .selectinload(Post.media_links)
-            .selectinload(PostMedia.media),
-        )
-    ).all()
-    channels = {
-        c.id: c
-        for c in session.scalars(
-            select(Channel).where(Channel.id.in_({d.channel_id for d in deliveries}))
-        )
-    }
+    rows = _details(session, ids, postgres=postgres)
+    post_ids = list({row.post_id for row in rows})
+    objectives = defaultdict(list)
+    for link in session.execute(
+        select(post_objectives.c.post_id, Objective.id, Objective.name)
+        .join(Objective, Objective.id == post_objectives.c.objective_id)
+        .where(post_objectives.c.post_id.in_(post_ids))
+        .order_by(Objective.name)
+    ):
+        objectives[link.post_id].append(link)
+    media = defaultdict(list)
+    for post_id, item in session.execute(
+        select(PostMedia.post_id, Media)
+        .join(Media, Media.id == PostMedia.media_id)
+        .where(PostMedia.post_id.in_(post_ids))
+        .order_by(PostMedia.position)
+    ):
+        media[post_id].append(item)
+
     jobs: list[Job] = []
-    for delivery in sorted(deliveries, key=lambda d: (d.next_attempt_at, d.id)):
-        channel = channels[delivery.channel_id]
-        failure = _refusal(delivery, channel, now=now, max_lateness=max_lateness)
+    refused: dict[str, Failure] = {}
+    for row in rows:
+        failure = _refusal(row, now=now, max_lateness=max_lateness)
         if failure is not None:
-            fail_at_claim(session, delivery=delivery, failure=failure, now=now, worker=owner)
+            refused[row.id] = failure
             continue
-        assert delivery.next_attempt_at is not None
-        post = delivery.post
         jobs.append(
             Job(
-                delivery_id=delivery.id,
-                channel_id=channel.id,
-                platform=channel.platform,
-                channel_config=dict(channel.config),
-                credentials_encrypted=channel.credentials_encrypted,
+                delivery_id=row.id,
+                channel_id=row.channel_id,
+                platform=row.platform,
+                channel_config=dict(row.config),
+                credentials_encrypted=row.credentials_encrypted,
                 request=publish_request(
-                    delivery_id=delivery.id,
-                    post_id=post.id,
-                    text=post.text,
-                    title=post.title,
-                    link=post.link,
-                    media=[link.media for link in post.media_links],
-                    objectives=post.objectives,
-                    scheduled_at=post.scheduled_at,
-                    internal_only=post.internal_only,
+                    delivery_id=row.id,
+                    post_id=row.post_id,
+                    text=row.text,
+                    title=row.title,
+                    link=row.link,
+                    media=media[row.post_id],
+                    objectives=objectives[row.post_id],
+                    scheduled_at=row.scheduled_at,
+                    internal_only=row.internal_only,
                     media_dir=media_dir,
                     base_url=base_url,
                 ),
-                due_at=delivery.next_attempt_at,
-                attempts=delivery.attempts,
+                due_at=row.next_attempt_at,
+                attempts=row.attempts,
             )
+        )
+    for delivery in session.scalars(select(Delivery).where(Delivery.id.in_(list(refused)))):
+        fail_at_claim(
+            session, delivery=delivery, failure=refused[delivery.id], now=now, worker=owner
         )
     if jobs:
         session.execute(
@@ -159,28 +224,25 @@ def claim_due(
     return jobs
 
 
-def _refusal(
-    delivery: Delivery, channel: Channel, *, now: datetime, max_lateness: timedelta
-) -> Failure | None:
+def _refusal(row: Row[Any], *, now: datetime, max_lateness: timedelta) -> Failure | None:
     """Why this due delivery must not be published now, if it must not."""
-    assert delivery.next_attempt_at is not None
-    late = now - delivery.next_attempt_at
+    late = now - row.next_attempt_at
     if late > max_lateness:
         hours = late.total_seconds() / 3600
         return Failure(
             "missed_window",
-            f"missed its window: due {delivery.next_attempt_at:%Y-%m-%d %H:%M} UTC, found "
+            f"missed its window: due {row.next_attempt_at:%Y-%m-%d %H:%M} UTC, found "
             f"{hours:.1f} h late (limit {max_lateness.total_seconds() / 3600:g} h); "
             "retry to publish it now",
         )
-    if channel.status == ChannelStatus.needs_reconnect:
-        return Failure("auth_expired", channel.status_reason or "the channel needs reconnecting")
-    if channel.status == ChannelStatus.disabled:
-        return Failure("channel_disabled", f"channel {channel.name!r} is disabled")
-    if delivery.post.internal_only and channel.audience != "internal":
+    if row.channel_status == ChannelStatus.needs_reconnect:
+        return Failure("auth_expired", row.status_reason or "the channel needs reconnecting")
+    if row.channel_status == ChannelStatus.disabled:
+        return Failure("channel_disabled", f"channel {row.channel_name!r} is disabled")
+    if row.internal_only and row.audience != "internal":
         return Failure(
             "internal_only",
-            f"the post is internal only and channel {channel.name!r} is external",
+            f"the post is internal only and channel {row.channel_name!r} is external",
         )
     return None
 

@@ -165,6 +165,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_deliveries_channel_id"), ["channel_id"], unique=False)
         batch_op.create_index("ix_deliveries_due", ["status", "next_attempt_at"], unique=False)
         batch_op.create_index("ix_deliveries_lease", ["status", "lease_expires_at"], unique=False)
+        batch_op.create_index(
+            "ix_deliveries_queue",
+            ["channel_id", "next_attempt_at", "id"],
+            unique=False,
+            sqlite_where=sa.text("status IN ('scheduled', 'retrying')"),
+            postgresql_where=sa.text("status IN ('scheduled', 'retrying')"),
+        )
 
     op.create_table(
         "post_media",
@@ -313,6 +320,11 @@ def downgrade() -> None:
 
     op.drop_table("post_media")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_deliveries_queue",
+            sqlite_where=sa.text("status IN ('scheduled', 'retrying')"),
+            postgresql_where=sa.text("status IN ('scheduled', 'retrying')"),
+        )
         batch_op.drop_index("ix_deliveries_lease")
         batch_op.drop_index("ix_deliveries_due")
         batch_op.drop_index(batch_op.f("ix_deliveries_channel_id"))
