@@ -1,9 +1,11 @@
 """The dispatcher: claim due deliveries, publish them concurrently, record the outcomes.
 
 Runs in an asyncio loop (the `cadence serve` process or a `cadence worker`).
-Database work is synchronous SQLAlchemy run in threads; platform calls are async.
-Outcomes are written by one writer task in small batches: each batch is one short
-transaction, so thousands of deliveries a second do not mean thousands of commits.
+Platform calls are async; database work is synchronous SQLAlchemy on a small
+thread pool. One loop does all database work in *steps*: each step is one short
+transaction that records the outcomes gathered since the last step and claims
+as many due deliveries as there are free slots. Under load, outcomes pile up
+while a step runs, so steps grow with the load instead of multiplying.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import random
 import secrets
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy.orm import Session
 
 from app.db import transaction
 from app.metrics import CLAIMS, LAG_SECONDS, OUTCOMES, PUBLISH_SECONDS
@@ -34,7 +38,6 @@ from connectors.transport import make_client
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_OUTCOME_BATCH = 200
 
 
 def worker_name() -> str:
@@ -51,47 +54,59 @@ class Dispatcher:
         rng: random.Random | None = None,
     ) -> None:
         self.runtime = runtime
-        self.settings = runtime.settings
+        self.settings = settings = runtime.settings
         self.owner = owner or worker_name()
         self._own_http = http is None
         self.http = http or make_client(
-            timeout=self.settings.publish_timeout_seconds,
-            max_connections=self.settings.publish_concurrency,
+            timeout=settings.publish_timeout_seconds, max_connections=settings.publish_concurrency
         )
-        self._rng = rng or random.Random()
+        self._backoff = partial(
+            backoff,
+            base=settings.retry_base_seconds,
+            cap=settings.retry_max_seconds,
+            rng=rng or random.Random(),
+        )
+        # SQLite has one writer at a time: with one database thread, this process's work
+        # queues here instead of in SQLite's busy handler, which sleeps in steps of up to
+        # 100 ms. PostgreSQL takes a few in parallel (steps, lease renewal, recovery).
+        sqlite = runtime.engine.dialect.name == "sqlite"
+        self._db_threads = ThreadPoolExecutor(
+            max_workers=1 if sqlite else 4, thread_name_prefix="cadence-db"
+        )
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: set[str] = set()  # claimed, outcome not yet recorded
         self._tasks: set[asyncio.Task[None]] = set()
-        self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
+        self._outcomes: list[Outcome] = []
         self._stopping = False
+        self._stopped = asyncio.Event()
 
     # -- control -------------------------------------------------------------
 
     def wake(self) -> None:
-        """Ask for a claim now. Safe to call from any thread."""
+        """Ask for a step now. Safe to call from any thread."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
-        """Claim and publish until stop() is called."""
+        """Claim, publish and record until stop() is called and in-flight work is recorded."""
         self._loop = asyncio.get_running_loop()
-        self._writer = asyncio.create_task(self._write_outcomes())
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                claimed, asked = await self._claim_once()
-            except Exception:
-                log.exception("claim failed; trying again after the interval")
-                claimed, asked = 0, 1
-            if self._stopping:
-                break
-            if claimed and claimed == asked:
-                continue  # there may be more due right now
-            await self._sleep_until_next()
-        log.info("dispatcher stopped claiming", extra={"worker": self.owner})
+        try:
+            while not (self._stopping and not self._active):
+                self._wake.clear()
+                try:
+                    claimed, asked = await self._step(claim=not self._stopping)
+                except Exception:
+                    log.exception("dispatch step failed; trying again after the interval")
+                    await asyncio.sleep(self.settings.dispatch_interval_seconds)
+                    continue
+                if (claimed and claimed == asked) or self._outcomes:
+                    continue  # more may be due right now, or outcomes wait to be written
+                await self._sleep_until_next()
+        finally:
+            self._stopped.set()
+            log.info("dispatcher stopped", extra={"worker": self.owner})
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop claiming, give in-flight calls `grace` seconds, record everything, close."""
@@ -104,26 +119,22 @@ class Dispatcher:
                 task.cancel()  # recorded as unknown: the call was under way
             if pending:
                 await asyncio.wait(pending)
-        await self._outcomes.join()
-        if self._writer is not None:
-            self._writer.cancel()
+        if self._loop is not None:
+            self._wake.set()
+            await self._stopped.wait()
         if self._own_http:
             await self.http.aclose()
+        self._db_threads.shutdown(wait=True)
 
     async def drain(self) -> None:
-        """Publish everything due now and record it, then return (tests, `cadence publish-due`)."""
+        """Publish everything due now and record it, then return (tests)."""
         self._loop = asyncio.get_running_loop()
-        writer = asyncio.create_task(self._write_outcomes())
-        try:
-            while True:
-                claimed, _ = await self._claim_once()
-                if self._tasks:
-                    await asyncio.wait(set(self._tasks))
-                await self._outcomes.join()
-                if not claimed:
-                    break
-        finally:
-            writer.cancel()
+        while True:
+            claimed, _ = await self._step(claim=True)
+            if self._tasks:
+                await asyncio.wait(set(self._tasks))
+            if not claimed and not self._outcomes:
+                break
 
     # -- periodic work (called by the scheduler) -----------------------------
 
@@ -148,24 +159,47 @@ class Dispatcher:
             with transaction(self.runtime.sessions) as session:
                 return fn(session, **kwargs)
 
-        return await asyncio.to_thread(work)
+        return await asyncio.get_running_loop().run_in_executor(self._db_threads, work)
 
-    async def _claim_once(self) -> tuple[int, int]:
-        free = self.settings.publish_concurrency - len(self._active)
-        asked = min(free, self.settings.dispatch_batch_size)
-        if asked <= 0:
+    async def _step(self, *, claim: bool) -> tuple[int, int]:
+        """One transaction: record the gathered outcomes, then claim into the free slots."""
+        outcomes, self._outcomes = self._outcomes, []
+        settings = self.settings
+        free = settings.publish_concurrency - (len(self._active) - len(outcomes))
+        asked = min(free, settings.dispatch_batch_size) if claim else 0
+        if not outcomes and asked <= 0:
             return 0, 0
-        jobs = await self._db(
-            claim_due,
-            now=self.runtime.clock.now(),
-            owner=self.owner,
-            lease=self.settings.lease,
-            limit=asked,
-            per_channel=self.settings.per_channel_concurrency,
-            max_lateness=self.settings.max_lateness,
-            media_dir=self.settings.media_dir,
-            base_url=self.settings.base_url,
-        )
+
+        def step(session: Session) -> list[Job]:
+            now = self.runtime.clock.now()
+            record_outcomes(
+                session,
+                outcomes,
+                worker=self.owner,
+                now=now,
+                max_attempts=settings.max_attempts,
+                backoff=self._backoff,
+            )
+            return claim_due(
+                session,
+                now=now,
+                owner=self.owner,
+                lease=settings.lease,
+                limit=asked,
+                per_channel=settings.per_channel_concurrency,
+                max_lateness=settings.max_lateness,
+                media_dir=settings.media_dir,
+                base_url=settings.base_url,
+            )
+
+        try:
+            jobs = await self._db(step)
+        except BaseException:
+            # Keep the outcomes (and so the leases) for the next step.
+            self._outcomes = outcomes + self._outcomes
+            raise
+        for outcome in outcomes:
+            self._active.discard(outcome.delivery_id)
         if jobs:
             CLAIMS.labels(self.owner).inc(len(jobs))
         for job in jobs:
@@ -177,7 +211,7 @@ class Dispatcher:
 
     async def _sleep_until_next(self) -> None:
         timeout = self.settings.dispatch_interval_seconds
-        if len(self._active) < self.settings.publish_concurrency:
+        if len(self._active) < self.settings.publish_concurrency and not self._stopping:
             try:
                 due = await self._db(next_due_at)
             except Exception:
@@ -185,7 +219,7 @@ class Dispatcher:
                 due = None
             if due is not None:
                 until = (due - self.runtime.clock.now()).total_seconds()
-                # Due already but not claimable (its channel is busy): the writer wakes us.
+                # Due already but not claimable (its channel is busy): an outcome wakes us.
                 if until > 0:
                     timeout = min(timeout, until)
         with contextlib.suppress(TimeoutError):
@@ -241,46 +275,9 @@ class Dispatcher:
         PUBLISH_SECONDS.labels(job.platform).observe((finished - started).total_seconds())
         OUTCOMES.labels(job.platform, outcome["kind"]).inc()
         logger.info("publish %s", outcome["kind"], extra={"outcome": outcome["kind"]})
-        self._outcomes.put_nowait(
+        self._outcomes.append(
             Outcome(
                 delivery_id=job.delivery_id, started_at=started, finished_at=finished, **outcome
             )
         )
-
-    async def _write_outcomes(self) -> None:
-        settings = self.settings
-        while True:
-            batch = [await self._outcomes.get()]
-            while len(batch) < MAX_OUTCOME_BATCH:
-                try:
-                    batch.append(self._outcomes.get_nowait())
-                except asyncio.QueueEmpty:
-                    break
-            delay = 0.05
-            while True:
-                try:
-                    await self._db(
-                        record_outcomes,
-                        outcomes=batch,
-                        worker=self.owner,
-                        now=self.runtime.clock.now(),
-                        max_attempts=settings.max_attempts,
-                        backoff=partial(
-                            backoff,
-                            base=settings.retry_base_seconds,
-                            cap=settings.retry_max_seconds,
-                            rng=self._rng,
-                        ),
-                    )
-                    break
-                except Exception:
-                    # Keep the outcomes (and the leases) until the database takes them.
-                    log.exception(
-                        "could not record outcomes; retrying", extra={"count": len(batch)}
-                    )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-            for outcome in batch:
-                self._active.discard(outcome.delivery_id)
-                self._outcomes.task_done()
-            self._wake.set()
+        self._wake.set()
