@@ -8,8 +8,9 @@ given an HTTP client, so tests can point it at a fake platform. `validate` is pu
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
@@ -162,10 +163,14 @@ class Connector(ABC):
         config: PlatformConfig,
         credentials: PlatformCredentials,
         http: httpx.AsyncClient,
+        *,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.config = config
         self.credentials = credentials
         self.http = http
+        # The caller's clock, for Retry-After arithmetic and dates a platform wants.
+        self.now = now or (lambda: datetime.now(UTC))
 
     @abstractmethod
     async def publish(self, request: PublishRequest) -> PublishResult:

@@ -74,6 +74,7 @@ PLATFORMS: dict[str, Platform] = {
             webhooks.ChatConfig,
             webhooks.ChatCredentials,
             webhooks.validate_slack,
+            connector=webhooks.SlackConnector,
         ),
         Platform(
             "teams",
@@ -82,6 +83,7 @@ PLATFORMS: dict[str, Platform] = {
             webhooks.ChatConfig,
             webhooks.ChatCredentials,
             webhooks.validate_teams,
+            connector=webhooks.TeamsConnector,
         ),
         Platform(
             "mattermost",
@@ -90,6 +92,7 @@ PLATFORMS: dict[str, Platform] = {
             webhooks.ChatConfig,
             webhooks.ChatCredentials,
             webhooks.validate_mattermost,
+            connector=webhooks.MattermostConnector,
         ),
         Platform(
             "email",
@@ -98,6 +101,7 @@ PLATFORMS: dict[str, Platform] = {
             email.EmailConfig,
             email.EmailCredentials,
             email.validate,
+            connector=email.EmailConnector,
         ),
         Platform(
             "webhook",
@@ -106,6 +110,7 @@ PLATFORMS: dict[str, Platform] = {
             webhooks.WebhookConfig,
             webhooks.WebhookCredentials,
             webhooks.validate_webhook,
+            connector=webhooks.WebhookConnector,
         ),
     )
 }

@@ -44,6 +44,11 @@ class SafeAiohttpTransport(AiohttpTransport):
             raise remapped from exc.__cause__
         except TimeoutError as exc:  # asyncio's, from a total timeout inside aiohttp
             raise httpx.ReadTimeout("TimeoutError", request=request) from exc
+        except aiohttp.ClientError as exc:
+            # Left unmapped by httpx-aiohttp (a malformed answer); its text holds the URL.
+            unmapped = httpx.TransportError(type(exc).__name__)
+            unmapped.__cause__ = exc
+            raise _remap(unmapped, request) from exc
 
 
 def make_client(*, timeout: float, max_connections: int, fast: bool = True) -> httpx.AsyncClient:

@@ -243,6 +243,7 @@ class Dispatcher:
                     self.runtime.box.open(job.credentials_encrypted)
                 ),
                 self.http,
+                now=clock.now,
             )
             # The HTTP client has its own timeouts; this bounds a connector that hangs anyway.
             guard = self.settings.publish_timeout_seconds * 2 + 5
