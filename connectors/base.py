@@ -8,7 +8,7 @@ given an HTTP client, so tests can point it at a fake platform. `validate` is pu
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,6 +149,9 @@ class Ambiguous(PublishError):
     kind = "ambiguous"
 
 
+SaveCredentials = Callable[[dict[str, Any]], Awaitable[None]]
+
+
 class Connector(ABC):
     """One channel's connection to its platform.
 
@@ -165,12 +168,24 @@ class Connector(ABC):
         http: httpx.AsyncClient,
         *,
         now: Callable[[], datetime] | None = None,
+        save_credentials: SaveCredentials | None = None,
     ) -> None:
         self.config = config
         self.credentials = credentials
         self.http = http
         # The caller's clock, for Retry-After arithmetic and dates a platform wants.
         self.now = now or (lambda: datetime.now(UTC))
+        self._save_credentials = save_credentials
+
+    async def save_credentials(self, changed: dict[str, Any]) -> None:
+        """Keep credentials the platform renewed (a refreshed OAuth access token).
+
+        `changed` holds only the fields that changed; the caller merges, encrypts and
+        stores them. Without a caller that stores them, they live for this connector only.
+        """
+        self.credentials = self.credentials.model_copy(update=changed)
+        if self._save_credentials is not None:
+            await self._save_credentials(changed)
 
     @abstractmethod
     async def publish(self, request: PublishRequest) -> PublishResult:

@@ -119,6 +119,17 @@ def update(
     return channel
 
 
+def save_channel_credentials(
+    session: Session, *, channel_id: str, changed: dict[str, Any], box: CredentialBox, now: datetime
+) -> None:
+    """Merge credentials a connector renewed (e.g. a refreshed access token) into the stored ones."""
+    channel = session.scalars(
+        select(Channel).where(Channel.id == channel_id).with_for_update()
+    ).one()
+    channel.credentials_encrypted = box.seal({**box.open(channel.credentials_encrypted), **changed})
+    channel.updated_at = now
+
+
 def delete(session: Session, *, channel_id: str, now: datetime) -> Channel | None:
     """Delete, or disable when deliveries reference it, so their history stays whole."""
     channel = get(session, channel_id)

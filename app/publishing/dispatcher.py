@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import httpx
 from sqlalchemy.orm import Session
 
+from app.channels.service import save_channel_credentials
 from app.db import transaction
 from app.metrics import CLAIMS, LAG_SECONDS, OUTCOMES, PUBLISH_SECONDS
 from app.publishing.claims import Job, claim_due, next_due_at, renew_leases
@@ -209,6 +210,15 @@ class Dispatcher:
             task.add_done_callback(self._tasks.discard)
         return len(jobs), asked
 
+    async def _save_credentials(self, channel_id: str, changed: dict[str, Any]) -> None:
+        await self._db(
+            save_channel_credentials,
+            channel_id=channel_id,
+            changed=changed,
+            box=self.runtime.box,
+            now=self.runtime.clock.now(),
+        )
+
     async def _sleep_until_next(self) -> None:
         timeout = self.settings.dispatch_interval_seconds
         if len(self._active) < self.settings.publish_concurrency and not self._stopping:
@@ -244,6 +254,7 @@ class Dispatcher:
                 ),
                 self.http,
                 now=clock.now,
+                save_credentials=partial(self._save_credentials, job.channel_id),
             )
             # The HTTP client has its own timeouts; this bounds a connector that hangs anyway.
             guard = self.settings.publish_timeout_seconds * 2 + 5

@@ -3,6 +3,7 @@ harness per connector (and per HTTP transport) that the contract suite runs agai
 
 from __future__ import annotations
 
+import importlib
 import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -35,6 +36,21 @@ HTTP_HARNESSES: dict[str, Callable[[SinkServer, str, int], Harness]] = {
 TRANSPORTS = ("httpx", "aiohttp", "cadence")
 CONTRACT_TRANSPORTS = ("httpx", "cadence")
 HTTP_IDS = [f"{name}-{transport}" for name in HTTP_HARNESSES for transport in CONTRACT_TRANSPORTS]
+
+
+def _platform_harnesses() -> dict[str, PlatformHarnessFactory]:
+    """Harnesses of the public platforms, each in its own module `harness_<platform>.py`
+    exposing HARNESSES = {name: factory(request, transport, dead_port) -> Harness}."""
+    found: dict[str, PlatformHarnessFactory] = {}
+    for module in sorted(Path(__file__).parent.glob("harness_*.py")):
+        found.update(importlib.import_module(f"tests.connectors.{module.stem}").HARNESSES)
+    return found
+
+
+PlatformHarnessFactory = Callable[[pytest.FixtureRequest, str, int], Harness]
+PLATFORM_HARNESSES = _platform_harnesses()
+PLATFORM_IDS = [f"{name}-{t}" for name in PLATFORM_HARNESSES for t in CONTRACT_TRANSPORTS]
+HTTP_IDS += PLATFORM_IDS
 ALL_IDS = [*HTTP_IDS, "email"]
 
 
@@ -75,4 +91,6 @@ def harness(request: pytest.FixtureRequest) -> Harness:
     if ident == "email":
         return EmailHarness(request.getfixturevalue("smtp_server"), closed_port())
     name, transport = ident.split("-")
+    if name in PLATFORM_HARNESSES:
+        return PLATFORM_HARNESSES[name](request, transport, closed_port())
     return HTTP_HARNESSES[name](request.getfixturevalue("sink"), transport, closed_port())
