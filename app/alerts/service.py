@@ -70,6 +70,20 @@ def resolve_alert(session: Session, *, kind: AlertKind, key: str, now: datetime)
     )
 
 
+def resolve_alerts(session: Session, *, keys: list[tuple[AlertKind, str]], now: datetime) -> None:
+    """Resolve the unresolved alerts for many (kind, key) pairs in one statement."""
+    if keys:
+        session.execute(
+            update(Alert)
+            .where(
+                Alert.dedupe_key.in_([f"{kind}:{key}" for kind, key in keys]),
+                Alert.resolved_at.is_(None),
+            )
+            .values(status=AlertStatus.resolved.value, resolved_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def acknowledge(session: Session, *, alert_id: str, user: User, now: datetime) -> Alert:
     alert = session.get(Alert, alert_id)
     if alert is None:
