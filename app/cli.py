@@ -130,6 +130,24 @@ def token_create(email: str, role: str, name: str) -> None:
     click.echo(secret)
 
 
+@main.command("check-coverage")
+def check_coverage() -> None:
+    """Run the coverage check now: open and resolve alerts, and queue their announcements."""
+    from app.alerts.announce import announce
+    from app.coverage.service import check
+    from app.db import transaction
+
+    runtime = _runtime()
+    now = runtime.clock.now()
+    with transaction(runtime.sessions) as session:
+        result = check(session, now=now, lookahead_days=runtime.settings.coverage_lookahead_days)
+        announced = announce(session, now=now, base_url=runtime.settings.base_url)
+    click.echo(
+        f"coverage checked: {len(result.opened)} alert(s) opened, {len(result.resolved)} resolved, "
+        f"{announced} announcement(s) queued for the alert channels"
+    )
+
+
 @main.command("rotate-key")
 def rotate_key() -> None:
     """Generate a new secret key and re-encrypt every channel's credentials with it."""

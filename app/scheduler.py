@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -18,6 +18,7 @@ from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
+ANNOUNCE_INTERVAL_SECONDS = 5.0
 
 
 class Scheduler:
@@ -37,6 +38,9 @@ class Scheduler:
             ("dispatch-tick", self.dispatcher.wake, settings.dispatch_interval_seconds),
             ("renew-leases", self.dispatcher.renew_leases, max(1.0, lease / 3)),
             ("recover-leases", self.dispatcher.recover, max(1.0, lease / 4)),
+            ("coverage-check", self.dispatcher.check_coverage, settings.coverage_interval_seconds),
+            # Alerts opened by any process (an API request, another worker) go out soon.
+            ("announce-alerts", self.dispatcher.announce_alerts, ANNOUNCE_INTERVAL_SECONDS),
         )
         for job_id, func, seconds in jobs:
             self._aps.add_job(
@@ -48,6 +52,8 @@ class Scheduler:
                 max_instances=1,
                 misfire_grace_time=None,
             )
+        # The first coverage check runs at start, not one interval later.
+        self._aps.get_job("coverage-check").modify(next_run_time=datetime.now(UTC))
         self._aps.start()
         self._run = asyncio.get_running_loop().create_task(self.dispatcher.run())
         self.runtime.wake_dispatcher = self.dispatcher.wake

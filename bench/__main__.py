@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from app.db import make_engine
-from bench import engine, naive, transports
+from bench import coverage, engine, naive, transports
 from bench.common import Report, sink
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/cadence_bench"
@@ -48,20 +48,30 @@ def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        help="transports naive sqlite postgres realistic second memory",
+        help="transports naive sqlite postgres realistic second memory coverage",
     )
     args = parser.parse_args()
     n = 500 if args.quick else args.posts
     c = args.concurrency
     want = set(
-        args.only or ["transports", "naive", "sqlite", "postgres", "realistic", "second", "memory"]
+        args.only
+        or [
+            "transports",
+            "naive",
+            "sqlite",
+            "postgres",
+            "realistic",
+            "second",
+            "memory",
+            "coverage",
+        ]
     )
     report = Report()
     workdir = Path(tempfile.mkdtemp(prefix="cadence-bench-"))
     sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
     pg = (
         ensure_pg_database(args.pg)
-        if want & {"postgres", "realistic", "second", "memory"}
+        if want & {"postgres", "realistic", "second", "memory", "coverage"}
         else False
     )
     print(f"benchmarks: {n} posts, concurrency {c}, work files in {workdir}")
@@ -159,6 +169,18 @@ def main() -> None:
                 target, posts=10_000 if args.quick else 100_000, sink_url=url, workdir=workdir
             )
             report.add("worker RSS, 100,000 future posts", rss_mb=r["rss_mb"])
+    if "coverage" in want:
+        posts = 50_000 if args.quick else 1_000_000
+        targets = [("SQLite", sqlite_url)] + ([("PostgreSQL", args.pg)] if pg else [])
+        for label, target in targets:
+            r = coverage.run(target, posts=posts)
+            report.add(
+                f"coverage, 50 objectives x 90 days, {posts:,} posts, {label}",
+                seconds=r["seconds"],
+                cells=int(r["cells"]),
+                posts_counted=int(r["planned"]),
+                note=f"filling took {r['fill_seconds']:.0f} s",
+            )
     print()
     print(report.markdown())
 

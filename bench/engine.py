@@ -38,13 +38,25 @@ def fresh_database(url: str) -> None:
     engine.dispose()
 
 
-def fill(url: str, *, posts: int, channels: int, due: datetime, sink_url: str) -> None:
-    """Insert `posts` posts, each on one of `channels` webhook channels, all due at `due`."""
+def fill(
+    url: str,
+    *,
+    posts: int,
+    channels: int,
+    due: datetime,
+    sink_url: str,
+    objectives: int = 1,
+    spread: timedelta = timedelta(0),
+) -> None:
+    """Insert `posts` posts, each on one of `channels` webhook channels and one of
+    `objectives`, due at `due` (or spread evenly over `spread` from it)."""
     fresh_database(url)
     engine = make_engine(url)
     now = datetime.now(UTC)
     box = CredentialBox([SECRET])
-    user_id, objective_id = new_id(), new_id()
+    user_id = new_id()
+    objective_ids = [new_id() for _ in range(objectives)]
+    step = spread / posts if posts else timedelta(0)
     channel_ids = [new_id() for _ in range(channels)]
     sealed = box.seal({})
     with engine.begin() as conn:
@@ -64,17 +76,18 @@ def fill(url: str, *, posts: int, channels: int, due: datetime, sink_url: str) -
             insert(Objective),
             [
                 {
-                    "id": objective_id,
-                    "name": "Bench",
+                    "id": oid,
+                    "name": f"Bench {i}",
                     "description": "",
                     "color": "#000000",
                     "min_posts_per_day": 1,
                     "active_weekdays": list(range(7)),
-                    "timezone": "UTC",
+                    "timezone": ("UTC", "Europe/London", "America/New_York", "Asia/Kolkata")[i % 4],
                     "archived": False,
-                    "created_at": now,
+                    "created_at": now - timedelta(days=3650),
                     "updated_at": now,
                 }
+                for i, oid in enumerate(objective_ids)
             ],
         )
         conn.execute(
@@ -109,7 +122,7 @@ def fill(url: str, *, posts: int, channels: int, due: datetime, sink_url: str) -
                         "link": None,
                         "internal_only": False,
                         "state": "scheduled",
-                        "scheduled_at": due,
+                        "scheduled_at": due + step * (start + n),
                         "created_by_id": user_id,
                         "updated_by_id": user_id,
                         "created_at": now,
@@ -120,7 +133,10 @@ def fill(url: str, *, posts: int, channels: int, due: datetime, sink_url: str) -
             )
             conn.execute(
                 insert(post_objectives),
-                [{"post_id": pid, "objective_id": objective_id} for pid in ids],
+                [
+                    {"post_id": pid, "objective_id": objective_ids[(start + n) % objectives]}
+                    for n, pid in enumerate(ids)
+                ],
             )
             conn.execute(
                 insert(Delivery),
@@ -131,7 +147,7 @@ def fill(url: str, *, posts: int, channels: int, due: datetime, sink_url: str) -
                         "channel_id": channel_ids[(start + n) % channels],
                         "status": "scheduled",
                         "attempts": 0,
-                        "next_attempt_at": due,
+                        "next_attempt_at": due + step * (start + n),
                         "created_at": now,
                         "updated_at": now,
                     }

@@ -66,7 +66,7 @@ def pg_migrated() -> str:
 
 def _truncate_all(url: str) -> None:
     engine = make_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    tables = ", ".join(Base.metadata.tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()

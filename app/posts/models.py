@@ -82,8 +82,17 @@ class PostMedia(Base):
     media: Mapped[Media] = relationship()
 
 
+class PostKind(StrEnum):
+    post = "post"
+    alert = "alert"
+
+
 class Post(Base):
     __tablename__ = "posts"
+    __table_args__ = (
+        # Each alert is announced once when it opens and once when it resolves.
+        UniqueConstraint("alert_id", "alert_event", name="uq_posts_alert_event"),
+    )
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     text: Mapped[str] = mapped_column(Text, default="")
@@ -91,6 +100,11 @@ class Post(Base):
     link: Mapped[str | None] = mapped_column(String(2048))
     internal_only: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(16))
+    # "post": written by a person; "alert": a notification Cadence sends to alert
+    # channels, published by the same engine so it gets the same exactly-once care.
+    kind: Mapped[str] = mapped_column(String(16), default=PostKind.post, server_default="post")
+    alert_id: Mapped[str | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    alert_event: Mapped[str | None] = mapped_column(String(16))
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

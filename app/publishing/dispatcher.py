@@ -25,7 +25,10 @@ from typing import Any, TypeVar
 import httpx
 from sqlalchemy.orm import Session
 
+from app.alerts.announce import announce
 from app.channels.service import save_channel_credentials
+from app.coverage.service import check as coverage_check
+from app.coverage.service import objectives_of_posts
 from app.db import transaction
 from app.metrics import CLAIMS, LAG_SECONDS, OUTCOMES, PUBLISH_SECONDS
 from app.publishing.claims import Job, claim_due, next_due_at, renew_leases
@@ -148,6 +151,26 @@ class Dispatcher:
                 lease=self.settings.lease,
             )
 
+    async def check_coverage(self) -> None:
+        result = await self._db(
+            coverage_check,
+            now=self.runtime.clock.now(),
+            lookahead_days=self.settings.coverage_lookahead_days,
+        )
+        if result.opened or result.resolved:
+            log.info(
+                "coverage checked",
+                extra={"opened": len(result.opened), "resolved": len(result.resolved)},
+            )
+        await self.announce_alerts()
+
+    async def announce_alerts(self) -> None:
+        made = await self._db(
+            announce, now=self.runtime.clock.now(), base_url=self.settings.base_url
+        )
+        if made:
+            self.wake()
+
     async def recover(self) -> None:
         recovered = await self._db(recover_expired_leases, now=self.runtime.clock.now())
         for delivery_id in recovered:
@@ -173,7 +196,7 @@ class Dispatcher:
 
         def step(session: Session) -> list[Job]:
             now = self.runtime.clock.now()
-            record_outcomes(
+            failed_posts = record_outcomes(
                 session,
                 outcomes,
                 worker=self.owner,
@@ -181,6 +204,14 @@ class Dispatcher:
                 max_attempts=settings.max_attempts,
                 backoff=self._backoff,
             )
+            if failed_posts:
+                # A post that failed everywhere no longer covers its objective-days.
+                coverage_check(
+                    session,
+                    now=now,
+                    lookahead_days=settings.coverage_lookahead_days,
+                    objective_ids=objectives_of_posts(session, failed_posts),
+                )
             return claim_due(
                 session,
                 now=now,

@@ -20,7 +20,7 @@ from app.alerts.models import AlertKind
 from app.alerts.service import open_alert, resolve_alerts
 from app.channels.models import Channel, ChannelStatus
 from app.db import new_id
-from app.posts.models import Delivery, DeliveryAttempt, DeliveryStatus, Post
+from app.posts.models import Delivery, DeliveryAttempt, DeliveryStatus, Post, PostKind
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,19 @@ def _snippet(text: str, limit: int = 60) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _describe(session: Session, delivery: Delivery) -> tuple[str, Channel]:
+def _describe(session: Session, delivery: Delivery) -> tuple[str, Channel, bool]:
+    """What to call the delivery in an alert, its channel, and whether it may raise alerts.
+
+    An alert announcement that fails raises no alert of its own: that would announce
+    the failure to the same broken channel, and so on. It is logged instead.
+    """
     post = session.get(Post, delivery.post_id)
     channel = session.get(Channel, delivery.channel_id)
     assert post is not None and channel is not None
-    return f"post {_snippet(post.title or post.text)!r} on {channel.name}", channel
+    alerting = post.kind != PostKind.alert
+    if not alerting:
+        log.warning("alert announcement not delivered", extra={"delivery_id": delivery.id})
+    return f"post {_snippet(post.title or post.text)!r} on {channel.name}", channel, alerting
 
 
 def _attempt(
@@ -92,7 +100,9 @@ def _fail(session: Session, delivery: Delivery, *, kind: str, message: str, now:
     delivery.lease_owner = None
     delivery.lease_expires_at = None
     delivery.updated_at = now
-    what, channel = _describe(session, delivery)
+    what, channel, alerting = _describe(session, delivery)
+    if not alerting:
+        return
     open_alert(
         session,
         kind=AlertKind.delivery_failed,
@@ -145,7 +155,9 @@ def mark_unknown(session: Session, delivery: Delivery, *, message: str, now: dat
     delivery.lease_owner = None
     delivery.lease_expires_at = None
     delivery.updated_at = now
-    what, channel = _describe(session, delivery)
+    what, channel, alerting = _describe(session, delivery)
+    if not alerting:
+        return
     open_alert(
         session,
         kind=AlertKind.delivery_unknown,
@@ -166,10 +178,11 @@ def record_outcomes(
     now: datetime,
     max_attempts: int,
     backoff: Callable[[int], timedelta],
-) -> None:
+) -> set[str]:
+    """Write the outcomes; return the ids of posts that had a delivery fail."""
     outcomes = list(outcomes)
     if not outcomes:
-        return
+        return set()
     query = select(Delivery.id, Delivery.status, Delivery.lease_owner, Delivery.attempts).where(
         Delivery.id.in_([o.delivery_id for o in outcomes])
     )
@@ -190,8 +203,9 @@ def record_outcomes(
     slow_ids = {o.delivery_id for o in outcomes if o.delivery_id in current} - {
         o.delivery_id for o, _ in fast
     }
+    failed_posts: set[str] = set()
     if not slow_ids:
-        return
+        return failed_posts
     deliveries = {
         d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(slow_ids)))
     }
@@ -210,6 +224,9 @@ def record_outcomes(
         )
         if delivery.status == DeliveryStatus.published:
             resolve_alerts(session, keys=[(k, delivery.id) for k in FAILURE_ALERTS], now=now)
+        elif delivery.status == DeliveryStatus.failed:
+            failed_posts.add(delivery.post_id)
+    return failed_posts
 
 
 FAILURE_ALERTS = (AlertKind.delivery_failed, AlertKind.delivery_unknown)
