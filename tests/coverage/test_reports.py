@@ -1,0 +1,106 @@
+"""Reports per objective and per channel, in JSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from app.db import transaction
+from app.posts.models import Delivery
+from app.runtime import Runtime
+from tests.helpers import API, objective, post, webhook_channel
+
+
+def test_objective_and_channel_report(
+    client: TestClient, admin: dict[str, str], runtime: Runtime
+) -> None:
+    events = objective(client, admin, name="Events", timezone="UTC")
+    hook = webhook_channel(client, admin, name="Intranet")
+    # Mon 23 covered twice over, Tue 24 nothing, Wed 25 one post that failed, Thu 26 nothing.
+    first = post(
+        client,
+        admin,
+        text="a",
+        objective_ids=[events["id"]],
+        channel_ids=[hook["id"]],
+        scheduled_at="2026-11-23T10:00:00Z",
+    )
+    post(
+        client,
+        admin,
+        text="b",
+        objective_ids=[events["id"]],
+        channel_ids=[hook["id"]],
+        scheduled_at="2026-11-23T12:00:00Z",
+    )
+    failed = post(
+        client,
+        admin,
+        text="c",
+        objective_ids=[events["id"]],
+        channel_ids=[hook["id"]],
+        scheduled_at="2026-11-25T10:00:00Z",
+    )
+    with transaction(runtime.sessions) as session:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.post_id == first["id"])
+            .values(status="published", published_at=datetime(2026, 11, 23, 10, 0, 3, tzinfo=UTC))
+        )
+        session.execute(
+            update(Delivery).where(Delivery.post_id == failed["id"]).values(status="failed")
+        )
+
+    response = client.get(
+        f"{API}/reports/objectives",
+        params={"from": "2026-11-23", "to": "2026-11-26"},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    [report] = body["objectives"]
+    assert report == {
+        "objective_id": events["id"],
+        "name": "Events",
+        "required": 4,
+        "planned": 2,
+        "published": 1,
+        "failed": 1,
+        "required_days": 4,
+        "covered_days": 1,
+        "covered_percent": 25.0,
+        "longest_uncovered_streak": 3,
+    }
+    [channel] = body["channels"]
+    assert (channel["published"], channel["failed"], channel["median_lag_seconds"]) == (1, 1, 3.0)
+
+    as_csv = client.get(
+        f"{API}/reports/objectives",
+        params={"from": "2026-11-23", "to": "2026-11-26"},
+        headers={**admin, "Accept": "text/csv"},
+    )
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert [r["section"] for r in rows] == ["objective", "channel"]
+    assert rows[0]["covered_percent"] == "25.0" and rows[1]["median_lag_seconds"] == "3.0"
+    assert (
+        client.get(
+            f"{API}/reports/objectives",
+            params={"from": "2026-11-23", "to": "2026-11-26", "format": "csv"},
+            headers=admin,
+        ).text
+        == as_csv.text
+    )
+
+
+def test_report_range_is_checked(client: TestClient, admin: dict[str, str]) -> None:
+    response = client.get(
+        f"{API}/reports/objectives",
+        params={"from": "2026-11-23", "to": "2026-11-01"},
+        headers=admin,
+    )
+    assert response.status_code == 422
