@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import app.models  # noqa: F401  (every model mapped before any query)
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.crypto import CredentialBox

@@ -154,6 +154,8 @@ def fill(
                     for n, pid in enumerate(ids)
                 ],
             )
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))  # fresh statistics, as autovacuum would gather
     engine.dispose()
 
 

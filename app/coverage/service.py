@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, case, cast, func, select
+from sqlalchemy import ColumnElement, Date, case, cast, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from app.alerts.models import Alert, AlertKind
 from app.alerts.service import open_alert, resolve_alert
 from app.coverage.days import day_bounds, days, local_today, required
+from app.db import UTCDateTime
 from app.objectives.models import Objective
 from app.posts.models import Delivery, DeliveryStatus, Post, PostKind, PostState, post_objectives
 
@@ -50,10 +53,61 @@ class Cell:
         return (self.published if self.ended else self.planned) >= self.required
 
 
-def _local_day(session: Session) -> ColumnElement[Any]:
+def _local_day(
+    session: Session, objectives: Sequence[Objective], low: datetime, high: datetime
+) -> ColumnElement[Any]:
+    """The local calendar day of Post.scheduled_at in its objective's time zone, in SQL."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.timezone(Objective.timezone, Post.scheduled_at), Date)
-    return func.cadence_local_date(Post.scheduled_at, Objective.timezone)
+    # SQLite has no time zone database: shift by the zone's UTC offset, which is
+    # constant between the few daylight-saving changes inside [low, high).
+    by_zone = []
+    for zone in sorted({o.timezone for o in objectives}):
+        spans = offset_spans(zone, low, high)
+        last: Any = literal(_modifier(spans[-1][1]))
+        shift = (
+            case(
+                *[
+                    (Post.scheduled_at < literal(next_start, UTCDateTime()), _modifier(offset))
+                    for (_, offset), (next_start, _) in pairwise(spans)
+                ],
+                else_=last,
+            )
+            if len(spans) > 1
+            else last
+        )
+        by_zone.append((Objective.timezone == zone, shift))
+    return func.date(Post.scheduled_at, case(*by_zone))
+
+
+def _modifier(offset: int) -> str:
+    return f"{offset:+d} seconds"
+
+
+def offset_spans(zone: str, low: datetime, high: datetime) -> list[tuple[datetime, int]]:
+    """[(from, utc offset in seconds)] covering [low, high): one span per offset change."""
+    tz = ZoneInfo(zone)
+
+    def offset(at: datetime) -> int:
+        delta = at.astimezone(tz).utcoffset()
+        return int(delta.total_seconds()) if delta else 0
+
+    spans = [(low, offset(low))]
+    at = low
+    while at < high:
+        step = min(at + timedelta(days=1), high)
+        if offset(step) != spans[-1][1]:
+            # Narrow the change down to the second.
+            before, after = at, step
+            while (after - before) > timedelta(seconds=1):
+                middle = before + (after - before) / 2
+                if offset(middle) == spans[-1][1]:
+                    before = middle
+                else:
+                    after = middle
+            spans.append((after, offset(after)))
+        at = step
+    return spans
 
 
 def counts(
@@ -75,7 +129,7 @@ def counts(
     per_post = (
         select(
             post_objectives.c.objective_id,
-            _local_day(session).label("day"),
+            _local_day(session, objectives, low, high).label("day"),
             Post.id.label("post_id"),
             func.max(case((active, 1), else_=0)).label("planned"),
             func.max(case((Delivery.status == DeliveryStatus.published, 1), else_=0)).label(
@@ -117,6 +171,10 @@ def counts(
             ),
         ]
     query = select(*columns).group_by(per_post.c.objective_id, per_post.c.day)
+    if session.get_bind().dialect.name == "postgresql":
+        # Grouping a few hundred thousand rows sorts in memory, not on disk (this
+        # transaction only).
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     result: dict[tuple[str, date], Counts] = {}
     for row in session.execute(query):
         local = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
