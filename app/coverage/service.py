@@ -345,3 +345,35 @@ def objectives_of_posts(session: Session, post_ids: Iterable[str]) -> list[str]:
             .distinct()
         )
     )
+
+
+def effect(
+    session: Session,
+    *,
+    touched: Iterable[tuple[str, datetime | None]],
+    now: datetime,
+    lookahead_days: int,
+) -> list[Cell]:
+    """After a post was created, moved or cancelled: re-check its objectives at once
+    (opening or resolving alerts) and return the objective-days it touched, as they
+    stand now. `touched` pairs an objective id with the post's time, old and new."""
+    pairs = {(oid, at) for oid, at in touched if at is not None}
+    if not pairs:
+        return []
+    objective_ids = {oid for oid, _ in pairs}
+    check(session, now=now, lookahead_days=lookahead_days, objective_ids=objective_ids)
+    objectives = {
+        o.id: o for o in session.scalars(select(Objective).where(Objective.id.in_(objective_ids)))
+    }
+    wanted = sorted(
+        {
+            (oid, at.astimezone(ZoneInfo(objectives[oid].timezone)).date())
+            for oid, at in pairs
+            if oid in objectives
+        },
+        key=lambda pair: (pair[1], objectives[pair[0]].name),
+    )
+    out = []
+    for oid, day in wanted:
+        out += cells(session, [objectives[oid]], day, day, now=now)
+    return out

@@ -134,7 +134,7 @@ def test_a_delivery_found_too_late_fails_as_missed_window(
     assert delivery.error_kind == "missed_window"
     assert "missed its window" in (delivery.last_error or "")
     with runtime.sessions() as session:
-        [alert] = session.scalars(select(Alert)).all()
+        [alert] = session.scalars(select(Alert).where(Alert.kind == "delivery_failed")).all()
         assert alert.kind == "delivery_failed" and alert.post_id == created["id"]
         assert session.scalars(select(DeliveryAttempt.outcome)).all() == ["missed_window"]
     # A person's retry publishes it after all.

@@ -54,10 +54,13 @@ def outcome(delivery_id: str, kind: str, runtime: Runtime, **extra: object) -> O
 
 
 def alerts(runtime: Runtime) -> list[tuple[str, str | None]]:
+    """Alerts about deliveries and channels (coverage alerts are tested elsewhere)."""
     with runtime.sessions() as session:
         return [
             (a.kind, a.resolved_at and "resolved")
-            for a in session.scalars(select(Alert).order_by(Alert.opened_at))
+            for a in session.scalars(
+                select(Alert).where(Alert.objective_id.is_(None)).order_by(Alert.opened_at)
+            )
         ]
 
 
