@@ -36,12 +36,23 @@ from app.publishing.outcomes import PUBLISHED, Outcome, record_outcomes
 from app.publishing.recovery import recover_expired_leases
 from app.publishing.retry import backoff
 from app.runtime import Runtime
-from connectors.base import Ambiguous, Permanent, PublishError, RateLimited
+from connectors.base import Ambiguous, Permanent, PublishError, PublishRequest, RateLimited
 from connectors.registry import get_platform
 from connectors.transport import make_client
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+# Slowest upload speed assumed when bounding a call that sends media (bytes/s).
+MIN_UPLOAD_RATE = 256 * 1024
+
+
+def call_guard_seconds(timeout: float, request: PublishRequest) -> float:
+    """An outer bound for one connector call: its HTTP timeouts apply per request, so a
+    call that uploads a large video in many chunks may rightly take much longer."""
+    media_bytes = sum(m.size for m in request.media)
+    return timeout * 2 + 5 + media_bytes / MIN_UPLOAD_RATE
 
 
 def worker_name() -> str:
@@ -288,7 +299,7 @@ class Dispatcher:
                 save_credentials=partial(self._save_credentials, job.channel_id),
             )
             # The HTTP client has its own timeouts; this bounds a connector that hangs anyway.
-            guard = self.settings.publish_timeout_seconds * 2 + 5
+            guard = call_guard_seconds(self.settings.publish_timeout_seconds, job.request)
             result = await asyncio.wait_for(connector.publish(job.request), timeout=guard)
             outcome = {
                 "kind": PUBLISHED,
