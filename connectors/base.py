@@ -99,6 +99,9 @@ class CheckResult:
     ok: bool
     detail: str
     account: dict[str, Any] = field(default_factory=dict)
+    # The platform refused the credentials (revoked token, deleted webhook, bad login),
+    # as opposed to being unreachable: the channel needs reconnecting.
+    credentials_refused: bool = False
 
 
 class PublishError(Exception):

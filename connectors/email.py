@@ -35,8 +35,10 @@ from connectors.base import (
     PublishError,
     PublishRequest,
     PublishResult,
+    SaveCredentials,
     Transient,
 )
+from connectors.checks import refused
 from connectors.http import excerpt, redact
 from connectors.rules import text_required
 
@@ -120,12 +122,14 @@ class EmailConnector(Connector):
         http: httpx.AsyncClient | None = None,
         *,
         now: Callable[[], datetime] | None = None,
+        save_credentials: SaveCredentials | None = None,
     ) -> None:
         super().__init__(
             EmailConfig.model_validate(config, from_attributes=True),
             EmailCredentials.model_validate(credentials, from_attributes=True),
             http,  # type: ignore[arg-type]
             now=now,
+            save_credentials=save_credentials,
         )
 
     # -- building ------------------------------------------------------------------
@@ -285,6 +289,8 @@ class EmailConnector(Connector):
             detail = await asyncio.to_thread(self._check_sync)
         except BaseException as exc:
             mapped = self._map(exc, data_started=False)
+            if isinstance(mapped, AuthExpired):
+                return refused(mapped.message)
             if isinstance(mapped, PublishError):
                 return CheckResult(ok=False, detail=mapped.message)
             raise

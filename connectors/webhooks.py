@@ -30,8 +30,10 @@ from connectors.base import (
     PublishRequest,
     PublishResult,
     RateLimited,
+    SaveCredentials,
     Transient,
 )
+from connectors.checks import refused
 from connectors.http import (
     USER_AGENT,
     body_excerpt,
@@ -105,12 +107,14 @@ class _HttpSinkConnector(Connector):
         http: httpx.AsyncClient,
         *,
         now: Callable[[], datetime] | None = None,
+        save_credentials: SaveCredentials | None = None,
     ) -> None:
         super().__init__(
             self.config_model.model_validate(config, from_attributes=True),
             self.credentials_model.model_validate(credentials, from_attributes=True),
             http,
             now=now,
+            save_credentials=save_credentials,
         )
 
     @property
@@ -393,6 +397,8 @@ class SlackConnector(_ChatConnector):
             return CheckResult(ok=True, detail=f"Slack knows the webhook ({code or 'ok'})")
         try:
             self._raise_for_answer(response)
+        except AuthExpired as exc:
+            return refused(exc.message)
         except PublishError as exc:
             return CheckResult(ok=False, detail=exc.message)
         return CheckResult(ok=False, detail=self._message(response))  # pragma: no cover

@@ -1,13 +1,71 @@
-"""Yammer / Viva Engage: schemas and validation."""
+"""Yammer / Viva Engage: schemas, validation and the connector.
+
+Posting (the legacy Yammer REST API, v1): `POST {api_base}/api/v1/messages.json`,
+form-encoded, `Authorization: Bearer <token>`, with `body`, `group_id` and
+`topic1`..`topicN` (one per objective, at most 20). The answer is the new message in
+the same shape as the message feeds: `{"messages": [{"id", "url", "web_url",
+"thread_id", ...}], "references": [...], "meta": {...}}`; the message's `id` is the
+external id and its `web_url` the permalink. Any 2xx is success (the reference pages
+do not state the status code).
+
+Errors, as Yammer's own client (yampy) reads them: 401, and 400 with "OAuthException"
+in the body, mean the token is expired or revoked (AuthExpired); 404 means the group
+does not exist or the user cannot see it (Permanent); 429 is the rate limit (10
+messages per 30 seconds per user and app; Retry-After when sent, else 30 seconds);
+5xx is Transient; other 4xx are Permanent with Yammer's words.
+
+Media are not uploaded. Files can be uploaded to a group through
+`https://filesng.yammer.com/v4/uploadSmallFile` (multipart, at most 4 MB), but how an
+uploaded file is then attached to a new message is not documented in the reference
+(third-party code passes `attached_objects[]=uploaded_file:<id>`, unconfirmed), so the
+media's public URLs are appended to the message body instead, one per line.
+"""
 
 from __future__ import annotations
 
-from connectors.base import PlatformConfig, PlatformCredentials, Problem, PublishRequest
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from connectors.base import (
+    AuthExpired,
+    CheckResult,
+    Connector,
+    Permanent,
+    PlatformConfig,
+    PlatformCredentials,
+    Problem,
+    PublishError,
+    PublishRequest,
+    PublishResult,
+    RateLimited,
+    SaveCredentials,
+)
+from connectors.checks import refused
+from connectors.http import (
+    USER_AGENT,
+    body_excerpt,
+    check_common_status,
+    excerpt,
+    json_body,
+    redact,
+    retry_after,
+    send,
+)
 from connectors.rules import MB, media_types, text_required
 
 MEDIA = {
     t: 4 * MB for t in ("image/jpeg", "image/png", "image/gif", "application/pdf", "video/mp4")
 }
+DEFAULT_API_BASE = "https://www.yammer.com"
+MAX_TOPICS = 20
+# Messages: 10 requests in 30 seconds per user and app. A 429 without Retry-After
+# waits for a whole window.
+RATE_LIMIT_WINDOW = timedelta(seconds=30)
+OAUTH_EXCEPTION = "OAuthException"
+LABEL = "Yammer"
 
 
 class YammerConfig(PlatformConfig):
@@ -21,3 +79,176 @@ class YammerCredentials(PlatformCredentials):
 
 def validate(request: PublishRequest) -> list[Problem]:
     return text_required(request) + media_types(request.media, MEDIA, "Yammer")
+
+
+def message_body(request: PublishRequest) -> str:
+    """The text, then the link (unless the text has it), then each media URL."""
+    parts = [request.text.strip()] if request.text.strip() else []
+    if request.link and request.link not in request.text:
+        parts.append(request.link)
+    urls = [m.url for m in request.media if m.url]
+    if urls:
+        parts.append("\n".join(urls))
+    return "\n\n".join(parts)
+
+
+def topics(request: PublishRequest) -> list[str]:
+    """The objectives' names, without repeats, at most MAX_TOPICS."""
+    names = dict.fromkeys(o.name.strip() for o in request.objectives if o.name.strip())
+    return list(names)[:MAX_TOPICS]
+
+
+class YammerConnector(Connector):
+    """Posts a message to a Yammer (Viva Engage) group; see the module docstring."""
+
+    config: YammerConfig
+    credentials: YammerCredentials
+
+    def __init__(
+        self,
+        config: PlatformConfig,
+        credentials: PlatformCredentials,
+        http: httpx.AsyncClient,
+        *,
+        now: Callable[[], datetime] | None = None,
+        save_credentials: SaveCredentials | None = None,
+    ) -> None:
+        super().__init__(
+            YammerConfig.model_validate(config, from_attributes=True),
+            YammerCredentials.model_validate(credentials, from_attributes=True),
+            http,
+            now=now,
+            save_credentials=save_credentials,
+        )
+
+    @property
+    def api_base(self) -> str:
+        return (self.config.api_base or DEFAULT_API_BASE).rstrip("/")
+
+    def secrets(self) -> list[str]:
+        return [self.credentials.access_token]
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self.credentials.access_token}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+
+    def form(self, request: PublishRequest) -> dict[str, str]:
+        fields = {"body": message_body(request), "group_id": self.config.group_id}
+        for number, name in enumerate(topics(request), start=1):
+            fields[f"topic{number}"] = name
+        return fields
+
+    def _message(self, response: httpx.Response, detail: str | None = None) -> str:
+        text = detail if detail is not None else body_excerpt(response, secrets=self.secrets())
+        head = f"{LABEL} answered HTTP {response.status_code}"
+        return f"{head}: {excerpt(redact(text, self.secrets()))}" if text else head
+
+    def _raise_for_answer(self, response: httpx.Response) -> None:
+        """Return on 2xx; raise the error kind of any other answer."""
+        if response.is_success:
+            return
+        status = response.status_code
+        if status == 429:
+            retry_at = retry_after(response.headers, now=self.now())
+            if retry_at is None:
+                retry_at = self.now() + RATE_LIMIT_WINDOW
+            raise RateLimited(self._message(response), retry_at)
+        check_common_status(response, platform=LABEL, now=self.now(), secrets=self.secrets())
+        if status == 400 and OAUTH_EXCEPTION in response.text:
+            raise AuthExpired(self._message(response))
+        detail = _error_detail(json_body(response))
+        if status == 404:
+            raise Permanent(
+                self._message(
+                    response,
+                    f"{detail or 'not found'} (group {self.config.group_id} does not exist "
+                    "or this user cannot post to it)",
+                ),
+                code="not_found",
+            )
+        raise Permanent(self._message(response, detail), code=_error_code(response, status))
+
+    async def publish(self, request: PublishRequest) -> PublishResult:
+        response = await send(
+            self.http,
+            "POST",
+            f"{self.api_base}/api/v1/messages.json",
+            data=self.form(request),
+            headers=self._headers(),
+            secrets=self.secrets(),
+        )
+        self._raise_for_answer(response)
+        answer = json_body(response)
+        messages = answer.get("messages") if isinstance(answer, dict) else None
+        message = messages[0] if isinstance(messages, list) and messages else None
+        if not isinstance(message, dict):
+            return PublishResult()  # accepted; nothing to link to
+        message_id = message.get("id")
+        web_url = message.get("web_url")
+        return PublishResult(
+            external_id=str(message_id)
+            if isinstance(message_id, int | str) and not isinstance(message_id, bool)
+            else None,
+            permalink=web_url if isinstance(web_url, str) and web_url else None,
+        )
+
+    async def check(self) -> CheckResult:
+        """`GET /api/v1/users/current.json`: who the token belongs to. Posts nothing.
+
+        A refused token answers `connectors.checks.refused(...)` (the channel needs
+        reconnecting); a platform that is down or busy answers `ok: false` only.
+        """
+        try:
+            response = await send(
+                self.http,
+                "GET",
+                f"{self.api_base}/api/v1/users/current.json",
+                headers=self._headers(),
+                secrets=self.secrets(),
+            )
+            self._raise_for_answer(response)
+        except AuthExpired as exc:
+            return refused(exc.message)
+        except PublishError as exc:
+            return CheckResult(ok=False, detail=exc.message)
+        user = json_body(response)
+        user = user if isinstance(user, dict) else {}
+        account = {
+            key: user[key]
+            for key in ("id", "full_name", "email", "network_id", "network_name", "web_url")
+            if key in user
+        }
+        who = account.get("full_name") or account.get("email") or "its user"
+        return CheckResult(ok=True, detail=f"{LABEL} accepts the token of {who}", account=account)
+
+
+def _error_detail(answer: Any) -> str | None:
+    """Yammer's words from an error body: `{"error": {"body": [...], "code"}}` (a
+    refused message) or `{"response": {"message", "code", "stat"}}` (a refused token)."""
+    if not isinstance(answer, dict):
+        return None
+    error = answer.get("error")
+    if isinstance(error, dict):
+        words = [
+            w
+            for value in error.values()
+            for w in (value if isinstance(value, list) else [value])
+            if isinstance(w, str)
+        ]
+        return "; ".join(words) or None
+    if isinstance(error, str):
+        return error
+    response = answer.get("response")
+    if isinstance(response, dict) and isinstance(response.get("message"), str):
+        return str(response["message"])
+    return None
+
+
+def _error_code(response: httpx.Response, status: int) -> str:
+    answer = json_body(response)
+    error = answer.get("error") if isinstance(answer, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) and code else f"http_{status}"

@@ -26,4 +26,17 @@ def test_schedule_a_post(client: TestClient, admin: dict[str, str]) -> None:
     assert delivery["channel_id"] == channel["id"]
     assert delivery["status"] == "scheduled"
     fetched = client.get(f"{API}/posts/{created['id']}", headers=admin).json()
+    coverage = created.pop("coverage")
     assert fetched == created
+    assert coverage == [
+        {
+            "objective_id": obj["id"],
+            "day": "2026-11-24",
+            "required": 1,
+            "planned": 1,
+            "published": 0,
+            "covered": True,
+            "planned_post_ids": None,
+            "published_post_ids": None,
+        }
+    ]

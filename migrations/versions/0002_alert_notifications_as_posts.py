@@ -33,7 +33,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_posts_alert_id_alerts"), type_="foreignkey")
@@ -41,4 +40,3 @@ def downgrade() -> None:
         batch_op.drop_column("alert_event")
         batch_op.drop_column("alert_id")
         batch_op.drop_column("kind")
-

@@ -1,0 +1,236 @@
+"""A fake Yammer (Viva Engage) REST API, v1: a real HTTP server on 127.0.0.1.
+
+It runs on tests.fakes.sinks.SinkServer (aiohttp in a background thread) and answers
+what Yammer answers:
+
+- every call needs `Authorization: Bearer <token>`; a missing, malformed, unknown or
+  revoked token gets 401 `{"response": {"message": "Token not found.", "code": 16,
+  "stat": "fail"}}` (the body Microsoft's reference shows);
+- `POST /api/v1/messages.json` takes a form-encoded body (not JSON): `body` must not
+  be blank (400 `{"error": {"body": ["Please include a message"], "code":
+  "body_blank"}}`), `group_id` must name a group the user can post to (404 otherwise),
+  topics are `topic1`..`topic20` without gaps; success is the new message wrapped as a
+  feed, `{"messages": [{...}], "references": [], "meta": {}}`, with the fields
+  `cli-microsoft365`'s documented answer shows (`id`, `url`, `web_url`, `thread_id`,
+  `group_id`, `body`...);
+- `GET /api/v1/users/current.json` is the token's user;
+- anything else is 404.
+
+A test can queue any answer for the next requests (`answer(...)`), using the helpers
+below for Yammer's documented errors (`unauthorized`, `oauth_exception`,
+`group_not_found`, `body_blank`, `rate_limited` with or without Retry-After,
+`server_error`) or the sink's `hang`/`drop`; `revoke()` makes the token stop working.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs
+
+from tests.fakes.sinks import Answer, RecordedRequest, SinkServer, json_answer, text_answer
+
+TOKEN = "yam-Access-Token-8c1f2e9d"
+GROUP_ID = "31158067201"
+NETWORK_ID = 5897756673
+NETWORK_PERMALINK = "contoso.onmicrosoft.com"
+USER_ID = 36425097217
+FIRST_MESSAGE_ID = 2000337346863105
+MAX_TOPICS = 20
+
+# -- Yammer's answers ------------------------------------------------------------------
+
+
+def unauthorized() -> Answer:
+    return json_answer(
+        401, {"response": {"message": "Token not found.", "code": 16, "stat": "fail"}}
+    )
+
+
+def oauth_exception() -> Answer:
+    # Only "OAuthException" somewhere in a 400's body is documented (Yammer's client
+    # library tests for that substring); the rest of this body is illustrative.
+    return json_answer(
+        400, {"error": {"type": "OAuthException", "message": "Invalid OAuth access token."}}
+    )
+
+
+def group_not_found() -> Answer:
+    return json_answer(404, {"response": {"message": "Group not found", "stat": "fail"}})
+
+
+def body_blank() -> Answer:
+    return json_answer(400, {"error": {"body": ["Please include a message"], "code": "body_blank"}})
+
+
+def rate_limited(retry_after: str | int | None = None) -> Answer:
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    return json_answer(
+        429, {"response": {"message": "Rate limited due to excessive requests."}}, headers
+    )
+
+
+def server_error(status: int = 503) -> Answer:
+    return text_answer(status, "Service Unavailable")
+
+
+# -- the fake ----------------------------------------------------------------------------
+
+
+@dataclass
+class PostedMessage:
+    id: int
+    form: dict[str, str]
+
+    @property
+    def topics(self) -> list[str]:
+        return [
+            self.form[f"topic{n}"] for n in range(1, MAX_TOPICS + 1) if f"topic{n}" in self.form
+        ]
+
+
+@dataclass
+class YammerFake:
+    token: str = TOKEN
+    groups: set[str] = field(default_factory=lambda: {GROUP_ID})
+    sink: SinkServer = field(default_factory=SinkServer)
+    messages: list[PostedMessage] = field(default_factory=list)
+    revoked: bool = False
+
+    def __post_init__(self) -> None:
+        self._queued: deque[Answer] = deque()
+        self._lock = threading.Lock()
+        self._next_id = FIRST_MESSAGE_ID
+        self.sink.answer_with(self._handle)
+
+    # -- life --------------------------------------------------------------------------
+
+    def start(self) -> YammerFake:
+        self.sink.start()
+        return self
+
+    def stop(self) -> None:
+        self.sink.stop()
+
+    def __enter__(self) -> YammerFake:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self.sink.url
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.sink.requests
+
+    # -- telling it what to answer -----------------------------------------------------
+
+    def answer(self, *answers: Answer) -> None:
+        """Answer the next requests with these, in order, whatever they ask."""
+        with self._lock:
+            self._queued.extend(answers)
+
+    def revoke(self) -> None:
+        """The token stops working (revoked by the user or an admin)."""
+        self.revoked = True
+
+    def next_message_id(self) -> int:
+        return self._next_id
+
+    @staticmethod
+    def web_url(message_id: int) -> str:
+        return f"https://www.yammer.com/{NETWORK_PERMALINK}/messages/{message_id}"
+
+    # -- serving -------------------------------------------------------------------------
+
+    def _handle(self, request: RecordedRequest) -> Answer:
+        with self._lock:
+            if self._queued:
+                return self._queued.popleft()
+        auth = request.header("authorization") or ""
+        scheme, _, credential = auth.partition(" ")
+        if scheme.lower() != "bearer" or credential != self.token or self.revoked:
+            return unauthorized()
+        if request.method == "POST" and request.path == "/api/v1/messages.json":
+            return self._post_message(request)
+        if request.method == "GET" and request.path == "/api/v1/users/current.json":
+            return json_answer(200, self._current_user())
+        return json_answer(404, {"response": {"message": "Not found", "stat": "fail"}})
+
+    def _post_message(self, request: RecordedRequest) -> Answer:
+        content_type = (request.header("content-type") or "").split(";")[0].strip()
+        if content_type != "application/x-www-form-urlencoded":
+            # Yammer reads form fields; a JSON body leaves `body` empty.
+            return body_blank()
+        parsed = parse_qs(request.text, keep_blank_values=True, strict_parsing=False)
+        if any(len(values) > 1 for values in parsed.values()):
+            return json_answer(400, {"error": {"base": ["Repeated parameter"], "code": "invalid"}})
+        form = {key: values[0] for key, values in parsed.items()}
+        if not form.get("body", "").strip():
+            return body_blank()
+        group_id = form.get("group_id", "")
+        if group_id not in self.groups:
+            return group_not_found()
+        numbers = sorted(int(k[5:]) for k in form if k.startswith("topic") and k[5:].isdigit())
+        if numbers != list(range(1, len(numbers) + 1)) or len(numbers) > MAX_TOPICS:
+            return json_answer(
+                400, {"error": {"topics": ["Topics must be topic1..topic20"], "code": "invalid"}}
+            )
+        with self._lock:
+            message_id = self._next_id
+            self._next_id += 1
+            self.messages.append(PostedMessage(message_id, form))
+        return json_answer(
+            201, {"messages": [self._message(message_id, form)], "references": [], "meta": {}}
+        )
+
+    def _message(self, message_id: int, form: dict[str, str]) -> dict[str, Any]:
+        text = form["body"]
+        return {
+            "id": message_id,
+            "sender_id": USER_ID,
+            "delegate_id": None,
+            "replied_to_id": None,
+            "created_at": "2026/11/23 09:00:00 +0000",
+            "network_id": NETWORK_ID,
+            "message_type": "update",
+            "sender_type": "user",
+            "url": f"https://www.yammer.com/api/v1/messages/{message_id}",
+            "web_url": self.web_url(message_id),
+            "group_id": int(form["group_id"]),
+            "body": {"parsed": text, "plain": text, "rich": text},
+            "thread_id": message_id,
+            "client_type": "O365 Api Auth",
+            "client_url": "https://api.yammer.com",
+            "system_message": False,
+            "direct_message": False,
+            "privacy": "public",
+            "attachments": [],
+            "liked_by": {"count": 0, "names": []},
+            "supplemental_reply": False,
+            "content_excerpt": text[:200],
+            "group_created_id": int(form["group_id"]),
+        }
+
+    def _current_user(self) -> dict[str, Any]:
+        return {
+            "type": "user",
+            "id": USER_ID,
+            "network_id": NETWORK_ID,
+            "state": "active",
+            "full_name": "Comms Team",
+            "email": "comms@contoso.onmicrosoft.com",
+            "network_name": "Contoso",
+            "web_url": f"https://www.yammer.com/{NETWORK_PERMALINK}/users/{USER_ID}",
+        }
