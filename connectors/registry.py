@@ -34,7 +34,15 @@ class Platform:
 PLATFORMS: dict[str, Platform] = {
     p.name: p
     for p in (
-        Platform("x", "X", "external", x.XConfig, x.XCredentials, x.validate),
+        Platform(
+            "x",
+            "X",
+            "external",
+            x.XConfig,
+            x.XCredentials,
+            x.validate,
+            connector=x.XConnector,
+        ),
         Platform(
             "facebook",
             "Facebook Page",
@@ -42,6 +50,7 @@ PLATFORMS: dict[str, Platform] = {
             facebook.FacebookConfig,
             facebook.FacebookCredentials,
             facebook.validate,
+            connector=facebook.FacebookConnector,
         ),
         Platform(
             "youtube",
@@ -50,6 +59,7 @@ PLATFORMS: dict[str, Platform] = {
             youtube.YouTubeConfig,
             youtube.YouTubeCredentials,
             youtube.validate,
+            connector=youtube.YouTubeConnector,
         ),
         Platform(
             "flickr",
@@ -58,6 +68,7 @@ PLATFORMS: dict[str, Platform] = {
             flickr.FlickrConfig,
             flickr.FlickrCredentials,
             flickr.validate,
+            connector=flickr.FlickrConnector,
         ),
         Platform(
             "yammer",
@@ -66,6 +77,7 @@ PLATFORMS: dict[str, Platform] = {
             yammer.YammerConfig,
             yammer.YammerCredentials,
             yammer.validate,
+            connector=yammer.YammerConnector,
         ),
         Platform(
             "slack",
