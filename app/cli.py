@@ -130,6 +130,54 @@ def token_create(email: str, role: str, name: str) -> None:
     click.echo(secret)
 
 
+@main.group()
+def user() -> None:
+    """People who use the web pages."""
+
+
+@user.command("set-password")
+@click.option("--email", required=True, help="The user's e-mail.")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "editor", "viewer"]),
+    default=None,
+    help="Create the user with this role if needed, or change an existing user's role.",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_set_password(email: str, role: str | None, password_stdin: bool) -> None:
+    """Set the password a user logs in to the web pages with (prompts twice)."""
+    from sqlalchemy import select
+
+    from app.db import transaction
+    from app.errors import InvalidInput
+    from app.users.models import Role, User
+    from app.users.passwords import check_strength, set_password
+    from app.users.service import get_or_create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_strength(password)
+    except InvalidInput as exc:
+        raise click.ClickException(exc.problems[0].msg) from None
+    runtime = _runtime()
+    now = runtime.clock.now()
+    with transaction(runtime.sessions) as session:
+        found = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if found is None and role is None:
+            raise click.ClickException(
+                f"there is no user {email}; give --role admin|editor|viewer to create one"
+            )
+        if role is not None:
+            found = get_or_create_user(session, email=email, role=Role(role), now=now)
+        assert found is not None
+        set_password(session, user=found, password=password)
+        label = f"{found.email} ({found.role})"
+    click.echo(f"password set for {label}")
+
+
 @main.command("check-coverage")
 def check_coverage() -> None:
     """Run the coverage check now: open and resolve alerts, and queue their announcements."""

@@ -7,12 +7,26 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.runtime import Runtime
 from app.users.models import Role, User
 from app.users.service import user_for_token
+
+
+def no_nul_in_url(request: Request) -> None:
+    """Refuse U+0000 in path and query values: PostgreSQL text can neither store nor compare it."""
+    values = [("path", k, v) for k, v in request.path_params.items()]
+    values += [("query", k, v) for k, v in request.query_params.multi_items()]
+    problems = [
+        {"loc": (where, name), "msg": "may not contain NUL characters", "type": "value_error"}
+        for where, name, value in values
+        if "\x00" in str(value)
+    ]
+    if problems:
+        raise RequestValidationError(problems)
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(HTTPException):
+    # An HTTPException, because FastAPI lets those through while it reads a body and
+    # turns any other error raised there into a 400.
     def __init__(self, limit: int) -> None:
-        super().__init__(f"request body larger than {limit} bytes")
+        super().__init__(413, f"request body larger than {limit} bytes")
         self.limit = limit
 
 

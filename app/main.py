@@ -16,7 +16,10 @@ from app.api import router as api_router
 from app.config import get_settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.limits import BodyLimit, BodyTooLarge, too_large_body
+from app.media.storage import MULTIPART_OVERHEAD
+from app.media.views import files_router as media_files_router
 from app.runtime import Runtime
+from app.web import install as install_web_pages
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,8 @@ def create_app(runtime: Runtime | None = None, *, scheduler: bool = False) -> Fa
     app.state.runtime = runtime
     _install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(media_files_router)
+    install_web_pages(app, runtime)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:
@@ -101,8 +106,8 @@ def create_app(runtime: Runtime | None = None, *, scheduler: bool = False) -> Fa
 
     def limit_for(path: str) -> int:
         return (
-            settings.max_upload_bytes
-            if path.startswith("/api/v1/media")
+            settings.max_upload_bytes + MULTIPART_OVERHEAD
+            if path.startswith(("/api/v1/media", "/web/media"))
             else settings.max_body_bytes
         )
 

@@ -7,6 +7,8 @@ from pydantic import BaseModel
 
 T = TypeVar("T")
 
+MAX_OFFSET = 2**31 - 1
+
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
@@ -20,7 +22,8 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded so that the database's integer type can hold it (a huge offset is an empty page).
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

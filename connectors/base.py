@@ -164,6 +164,10 @@ class Connector(ABC):
     secrets: error messages carry the platform's words, not tokens or webhook URLs.
     """
 
+    # The platform's schemas: what the given config and credentials are read into.
+    config_model: ClassVar[type[PlatformConfig]] = PlatformConfig
+    credentials_model: ClassVar[type[PlatformCredentials]] = PlatformCredentials
+
     def __init__(
         self,
         config: PlatformConfig,
@@ -173,8 +177,8 @@ class Connector(ABC):
         now: Callable[[], datetime] | None = None,
         save_credentials: SaveCredentials | None = None,
     ) -> None:
-        self.config = config
-        self.credentials = credentials
+        self.config = self.config_model.model_validate(config, from_attributes=True)
+        self.credentials = self.credentials_model.model_validate(credentials, from_attributes=True)
         self.http = http
         # The caller's clock, for Retry-After arithmetic and dates a platform wants.
         self.now = now or (lambda: datetime.now(UTC))

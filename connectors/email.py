@@ -14,13 +14,11 @@ import base64
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Annotated, Any, Literal
 
-import httpx
 from pydantic import Field
 
 from connectors.base import (
@@ -35,7 +33,6 @@ from connectors.base import (
     PublishError,
     PublishRequest,
     PublishResult,
-    SaveCredentials,
     Transient,
 )
 from connectors.checks import refused
@@ -114,23 +111,8 @@ class EmailConnector(Connector):
     platform = "email"
     config: EmailConfig
     credentials: EmailCredentials
-
-    def __init__(
-        self,
-        config: PlatformConfig,
-        credentials: PlatformCredentials,
-        http: httpx.AsyncClient | None = None,
-        *,
-        now: Callable[[], datetime] | None = None,
-        save_credentials: SaveCredentials | None = None,
-    ) -> None:
-        super().__init__(
-            EmailConfig.model_validate(config, from_attributes=True),
-            EmailCredentials.model_validate(credentials, from_attributes=True),
-            http,  # type: ignore[arg-type]
-            now=now,
-            save_credentials=save_credentials,
-        )
+    config_model = EmailConfig
+    credentials_model = EmailCredentials
 
     # -- building ------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +45,6 @@ from connectors.base import (
     PublishRequest,
     PublishResult,
     RateLimited,
-    SaveCredentials,
     Transient,
 )
 from connectors.http import (
@@ -218,23 +217,8 @@ class FacebookConnector(Connector):
 
     config: FacebookConfig
     credentials: FacebookCredentials
-
-    def __init__(
-        self,
-        config: PlatformConfig,
-        credentials: PlatformCredentials,
-        http: httpx.AsyncClient,
-        *,
-        now: Callable[[], datetime] | None = None,
-        save_credentials: SaveCredentials | None = None,
-    ) -> None:
-        super().__init__(
-            FacebookConfig.model_validate(config, from_attributes=True),
-            FacebookCredentials.model_validate(credentials, from_attributes=True),
-            http,
-            now=now,
-            save_credentials=save_credentials,
-        )
+    config_model = FacebookConfig
+    credentials_model = FacebookCredentials
 
     # -- addresses -------------------------------------------------------------------
 

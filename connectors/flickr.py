@@ -19,8 +19,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from xml.etree.ElementTree import Element, ParseError
@@ -44,7 +42,6 @@ from connectors.base import (
     PublishError,
     PublishRequest,
     PublishResult,
-    SaveCredentials,
     Transient,
 )
 from connectors.http import (
@@ -171,23 +168,8 @@ class FlickrConnector(Connector):
 
     config: FlickrConfig
     credentials: FlickrCredentials
-
-    def __init__(
-        self,
-        config: PlatformConfig,
-        credentials: PlatformCredentials,
-        http: httpx.AsyncClient,
-        *,
-        now: Callable[[], datetime] | None = None,
-        save_credentials: SaveCredentials | None = None,
-    ) -> None:
-        super().__init__(
-            FlickrConfig.model_validate(config, from_attributes=True),
-            FlickrCredentials.model_validate(credentials, from_attributes=True),
-            http,
-            now=now,
-            save_credentials=save_credentials,
-        )
+    config_model = FlickrConfig
+    credentials_model = FlickrCredentials
 
     @property
     def upload_url(self) -> str:

@@ -27,8 +27,7 @@ class Platform:
     config_model: type[PlatformConfig]
     credentials_model: type[PlatformCredentials]
     validate: Callable[[PublishRequest], list[Problem]]
-    # None until the platform's connector exists: deliveries to it fail permanently.
-    connector: type[Connector] | None = None
+    connector: type[Connector]
 
 
 PLATFORMS: dict[str, Platform] = {

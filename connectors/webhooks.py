@@ -11,8 +11,6 @@ import hmac
 import json
 import re
 from abc import abstractmethod
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -30,7 +28,6 @@ from connectors.base import (
     PublishRequest,
     PublishResult,
     RateLimited,
-    SaveCredentials,
     Transient,
 )
 from connectors.checks import refused
@@ -99,23 +96,6 @@ class _HttpSinkConnector(Connector):
     label: ClassVar[str]  # the platform's name in messages
     config_model: ClassVar[type[PlatformConfig]]
     credentials_model: ClassVar[type[PlatformCredentials]]
-
-    def __init__(
-        self,
-        config: PlatformConfig,
-        credentials: PlatformCredentials,
-        http: httpx.AsyncClient,
-        *,
-        now: Callable[[], datetime] | None = None,
-        save_credentials: SaveCredentials | None = None,
-    ) -> None:
-        super().__init__(
-            self.config_model.model_validate(config, from_attributes=True),
-            self.credentials_model.model_validate(credentials, from_attributes=True),
-            http,
-            now=now,
-            save_credentials=save_credentials,
-        )
 
     @property
     @abstractmethod

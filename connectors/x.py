@@ -94,7 +94,6 @@ from connectors.base import (
     PublishRequest,
     PublishResult,
     RateLimited,
-    SaveCredentials,
     Transient,
 )
 from connectors.checks import refused
@@ -430,26 +429,14 @@ class XConnector(Connector):
 
     config: XConfig
     credentials: XCredentials
+    config_model = XConfig
+    credentials_model = XCredentials
     chunk_bytes = CHUNK_BYTES
     processing_limit = PROCESSING_LIMIT_SECONDS
 
-    def __init__(
-        self,
-        config: PlatformConfig,
-        credentials: PlatformCredentials,
-        http: httpx.AsyncClient,
-        *,
-        now: Callable[[], datetime] | None = None,
-        save_credentials: SaveCredentials | None = None,
-    ) -> None:
-        super().__init__(
-            XConfig.model_validate(config, from_attributes=True),
-            XCredentials.model_validate(credentials, from_attributes=True),
-            http,
-            now=now,
-            save_credentials=save_credentials,
-        )
-        self.timeouts = timeouts_of(http)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeouts = timeouts_of(self.http)
         self._retired: list[str] = []  # tokens replaced by a refresh, still secret
 
     @property

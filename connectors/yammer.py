@@ -23,8 +23,7 @@ media's public URLs are appended to the message body instead, one per line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -41,7 +40,6 @@ from connectors.base import (
     PublishRequest,
     PublishResult,
     RateLimited,
-    SaveCredentials,
 )
 from connectors.checks import refused
 from connectors.http import (
@@ -103,23 +101,8 @@ class YammerConnector(Connector):
 
     config: YammerConfig
     credentials: YammerCredentials
-
-    def __init__(
-        self,
-        config: PlatformConfig,
-        credentials: PlatformCredentials,
-        http: httpx.AsyncClient,
-        *,
-        now: Callable[[], datetime] | None = None,
-        save_credentials: SaveCredentials | None = None,
-    ) -> None:
-        super().__init__(
-            YammerConfig.model_validate(config, from_attributes=True),
-            YammerCredentials.model_validate(credentials, from_attributes=True),
-            http,
-            now=now,
-            save_credentials=save_credentials,
-        )
+    config_model = YammerConfig
+    credentials_model = YammerCredentials
 
     @property
     def api_base(self) -> str:

@@ -235,6 +235,8 @@ class YouTubeConnector(Connector):
 
     config: YouTubeConfig
     credentials: YouTubeCredentials
+    config_model = YouTubeConfig
+    credentials_model = YouTubeCredentials
 
     def __init__(
         self,
@@ -251,13 +253,7 @@ class YouTubeConnector(Connector):
             raise ValueError(f"chunk_size must be a positive multiple of {UPLOAD_UNIT} bytes")
         if max_resumes < 0:
             raise ValueError("max_resumes must not be negative")
-        super().__init__(
-            YouTubeConfig.model_validate(config, from_attributes=True),
-            YouTubeCredentials.model_validate(credentials, from_attributes=True),
-            http,
-            now=now,
-            save_credentials=save_credentials,
-        )
+        super().__init__(config, credentials, http, now=now, save_credentials=save_credentials)
         self.chunk_size = chunk_size
         self.max_resumes = max_resumes
         self._refreshed = False  # the access token is refreshed at most once per use

@@ -64,11 +64,29 @@ def pg_migrated() -> str:
     return PG_URL
 
 
+# Children before parents. DELETE is much faster than TRUNCATE on the small tables a
+# test leaves behind (TRUNCATE rewrites every table's files).
+CLEAR_ORDER = (
+    "delivery_attempts",
+    "alerts",  # cascades to the alert announcement posts
+    "deliveries",
+    "post_media",
+    "post_objectives",
+    "posts",
+    "media",
+    "channels",
+    "objectives",
+    "api_tokens",
+    "users",
+)
+
+
 def _truncate_all(url: str) -> None:
+    assert set(CLEAR_ORDER) == set(Base.metadata.tables), "CLEAR_ORDER misses a table"
     engine = make_engine(url)
-    tables = ", ".join(Base.metadata.tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in CLEAR_ORDER:
+            conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -8,10 +9,19 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from app.alerts.models import AlertKind
+from app.alerts.service import open_alert, resolve_alert
 from app.channels.models import Channel, ChannelStatus
 from app.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate
 from app.crypto import CredentialBox
-from app.errors import FieldProblem, InvalidInput, NotFound, invalid, problems_from_pydantic
+from app.errors import (
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    NotFound,
+    invalid,
+    problems_from_pydantic,
+)
 from app.posts.models import Delivery
 from app.schemas import patch_fields
 from connectors.registry import Platform, get_platform
@@ -104,6 +114,7 @@ def update(
         if channel.status == ChannelStatus.needs_reconnect:
             channel.status = ChannelStatus.active
             channel.status_reason = None
+        resolve_alert(session, kind=AlertKind.channel_needs_reconnect, key=channel.id, now=now)
     if "audience" in changes:
         channel.audience = _audience(platform, str(changes["audience"]))
     if "name" in changes:
@@ -111,6 +122,15 @@ def update(
     if "receives_alerts" in changes:
         channel.receives_alerts = bool(changes["receives_alerts"])
     if "status" in changes:
+        if (
+            changes["status"] == ChannelStatus.active
+            and channel.status == ChannelStatus.needs_reconnect
+        ):
+            # Only new credentials reconnect a channel (handled above).
+            raise Conflict(
+                "the channel needs reconnecting: send new credentials to make it active",
+                field="status",
+            )
         channel.status = str(changes["status"])
         channel.status_reason = None
     _check_alerts_flag(channel.receives_alerts, channel.audience)
@@ -128,6 +148,61 @@ def save_channel_credentials(
     ).one()
     channel.credentials_encrypted = box.seal({**box.open(channel.credentials_encrypted), **changed})
     channel.updated_at = now
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What building a channel's connector needs, read in a short transaction."""
+
+    channel_id: str
+    name: str
+    platform: str
+    config: dict[str, Any]
+    credentials_encrypted: str
+
+
+def connection(session: Session, *, channel_id: str) -> Connection:
+    channel = get(session, channel_id)
+    return Connection(
+        channel_id=channel.id,
+        name=channel.name,
+        platform=channel.platform,
+        config=dict(channel.config),
+        credentials_encrypted=channel.credentials_encrypted,
+    )
+
+
+def record_check(
+    session: Session, *, channel_id: str, credentials_refused: str | None, now: datetime
+) -> str:
+    """Write what a credentials check found; return the channel's status.
+
+    `credentials_refused` (the platform's words) marks an active channel
+    `needs_reconnect` and opens a `channel_needs_reconnect` alert, as a publish that
+    raised AuthExpired does. A check that passed changes nothing: a channel that
+    needs reconnecting is reconnected by new credentials (see `update`), and a
+    disabled one stays disabled.
+    """
+    channel = session.scalars(
+        select(Channel).where(Channel.id == channel_id).with_for_update()
+    ).one_or_none()
+    if channel is None:  # deleted while the platform was being asked
+        raise NotFound("channel", channel_id)
+    if credentials_refused is not None:
+        if channel.status == ChannelStatus.active:
+            channel.status = ChannelStatus.needs_reconnect
+            channel.status_reason = credentials_refused
+            channel.updated_at = now
+        if channel.status == ChannelStatus.needs_reconnect:
+            open_alert(
+                session,
+                kind=AlertKind.channel_needs_reconnect,
+                key=channel.id,
+                message=f"Channel {channel.name} needs reconnecting: {credentials_refused}",
+                now=now,
+                channel_id=channel.id,
+            )
+    return channel.status
 
 
 def delete(session: Session, *, channel_id: str, now: datetime) -> Channel | None:

@@ -5,9 +5,17 @@ from typing import Literal
 from fastapi import APIRouter, Response, status
 
 from app.channels import service
-from app.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate, PlatformName
+from app.channels.checks import check_channel
+from app.channels.schemas import (
+    ChannelCreate,
+    ChannelOut,
+    ChannelTestResult,
+    ChannelUpdate,
+    PlatformName,
+)
 from app.deps import Admin, NowDep, RuntimeDep, SessionDep, Viewer
 from app.pagination import Page, PageDep
+from app.users.auth import BriefAdmin
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
@@ -66,3 +74,18 @@ def delete_channel(
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     body = service.to_out(disabled, runtime.box).model_dump_json()
     return Response(body, status_code=status.HTTP_200_OK, media_type="application/json")
+
+
+@router.post(
+    "/{channel_id}/test",
+)
+async def test_channel(channel_id: str, runtime: RuntimeDep, _: BriefAdmin) -> ChannelTestResult:
+    """Check the channel's credentials with the platform, posting nothing.
+
+    `ok: false` with the platform's (secret-free) words when the check fails. When the
+    platform refuses the credentials, the channel becomes `needs_reconnect` and a
+    `channel_needs_reconnect` alert opens; a check that passes changes no status
+    (new credentials are what reconnect a channel). No database transaction is open
+    while the platform is asked.
+    """
+    return await check_channel(runtime, channel_id=channel_id)

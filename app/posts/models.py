@@ -103,7 +103,10 @@ class Post(Base):
     # "post": written by a person; "alert": a notification Cadence sends to alert
     # channels, published by the same engine so it gets the same exactly-once care.
     kind: Mapped[str] = mapped_column(String(16), default=PostKind.post, server_default="post")
-    alert_id: Mapped[str | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    # use_alter: alerts refer to posts too; the cycle is broken when creating tables.
+    alert_id: Mapped[str | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE", use_alter=True)
+    )
     alert_event: Mapped[str | None] = mapped_column(String(16))
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from app.coverage.schemas import CoverageCellOut
 from app.posts.status import PostStatus
-from app.schemas import Input, Output
+from app.schemas import Input, Output, UTCTime
 from connectors.base import HttpUrlStr
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -22,7 +23,7 @@ class PostCreate(Input):
     media_ids: list[Id] = Field(default_factory=list, max_length=20)
     objective_ids: list[Id] = Field(default_factory=list, max_length=50)
     channel_ids: list[Id] = Field(default_factory=list, max_length=100)
-    scheduled_at: AwareDatetime | None = None
+    scheduled_at: UTCTime | None = None
     # Publish as soon as possible instead of at scheduled_at (which must then be absent).
     publish_now: bool = False
     internal_only: bool = False
@@ -36,7 +37,7 @@ class PostUpdate(Input):
     media_ids: list[Id] | None = Field(default=None, max_length=20)
     objective_ids: list[Id] | None = Field(default=None, max_length=50)
     channel_ids: list[Id] | None = Field(default=None, max_length=100)
-    scheduled_at: AwareDatetime | None = None
+    scheduled_at: UTCTime | None = None
     publish_now: bool = False
     internal_only: bool | None = None
     status: Literal["draft", "scheduled"] | None = None
@@ -75,3 +76,9 @@ class PostOut(Output):
     created_at: datetime
     updated_at: datetime
     deliveries: list[DeliveryOut]
+
+
+class PostWithCoverage(PostOut):
+    """A post just created, changed or cancelled, with the objective-days it touched."""
+
+    coverage: list[CoverageCellOut]

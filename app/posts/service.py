@@ -20,6 +20,7 @@ from app.posts.models import (
     Delivery,
     DeliveryStatus,
     Post,
+    PostKind,
     PostMedia,
     PostState,
     post_objectives,
@@ -295,15 +296,16 @@ def update(
     _ensure_editable(post, "edited")
     changes = patch_fields(data, nullable=NULLABLE_ON_PATCH)
     publish_now = bool(changes.pop("publish_now", False))
-    new_time = changes.get("scheduled_at", post.scheduled_at)
+    # With publish_now, only a scheduled_at in this body is a clash, not the stored one.
+    new_time = changes.get("scheduled_at", None if publish_now else post.scheduled_at)
     state = PostState(changes.get("status", post.state))
     draft = Draft(
         text=changes.get("text", post.text),
         title=changes.get("title", post.title),
         link=changes.get("link", post.link),
         media_ids=_unique(changes.get("media_ids", [m.media_id for m in post.media_links])),
-        objective_ids=_unique(changes.get("objective_ids", [o.id for o in post.objectives])),
-        channel_ids=_unique(changes.get("channel_ids", [d.channel_id for d in post.deliveries])),
+        objective_ids=_unique(changes.get("objective_ids", [o.id for o in _objectives(post)])),
+        channel_ids=_unique(changes.get("channel_ids", [d.channel_id for d in _deliveries(post)])),
         scheduled_at=_scheduled_at(
             new_time,
             publish_now,
@@ -396,7 +398,7 @@ def calendar(
     limit: int,
     offset: int,
 ) -> tuple[list[PostOut], int]:
-    query = select(Post)
+    query = select(Post).where(Post.kind == PostKind.post)
     if start is not None:
         query = query.where(Post.scheduled_at >= start)
     if end is not None:
@@ -424,15 +426,27 @@ def calendar(
     return [to_out(post, st) for post, st in rows], total
 
 
+# The order every answer lists a post's channels and objectives in, and the one a
+# problem's index refers to. Applied in Python, not only in SQL, because a post just
+# written holds its collections in the order they were built.
+def _deliveries(post: Post) -> list[Delivery]:
+    return sorted(post.deliveries, key=lambda d: (d.created_at, d.id))
+
+
+def _objectives(post: Post) -> list[Objective]:
+    return sorted(post.objectives, key=lambda o: (o.name, o.id))
+
+
 def to_out(post: Post, status: str) -> PostOut:
+    deliveries = _deliveries(post)
     return PostOut(
         id=post.id,
         text=post.text,
         title=post.title,
         link=post.link,
         media_ids=[m.media_id for m in post.media_links],
-        objective_ids=[o.id for o in post.objectives],
-        channel_ids=[d.channel_id for d in post.deliveries],
+        objective_ids=[o.id for o in _objectives(post)],
+        channel_ids=[d.channel_id for d in deliveries],
         scheduled_at=post.scheduled_at,
         internal_only=post.internal_only,
         status=PostStatus(status),
@@ -440,7 +454,7 @@ def to_out(post: Post, status: str) -> PostOut:
         updated_by_id=post.updated_by_id,
         created_at=post.created_at,
         updated_at=post.updated_at,
-        deliveries=[DeliveryOut.model_validate(d) for d in post.deliveries],
+        deliveries=[DeliveryOut.model_validate(d) for d in deliveries],
     )
 
 

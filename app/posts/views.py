@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, status
-from pydantic import AwareDatetime
+from sqlalchemy.orm import Session
 
+from app.coverage import service as coverage
+from app.coverage.views import cell_out
 from app.deps import Editor, NowDep, RuntimeDep, SessionDep, Viewer
 from app.pagination import Page, PageDep
 from app.posts import service
-from app.posts.schemas import DeliveryOut, PostCreate, PostOut, PostUpdate
+from app.posts.schemas import DeliveryOut, PostCreate, PostOut, PostUpdate, PostWithCoverage
 from app.posts.status import PostStatus
+from app.runtime import Runtime
+from app.schemas import UTCTime
 
 router = APIRouter(tags=["posts"])
 
@@ -22,7 +27,7 @@ def create_post(
     now: NowDep,
     user: Editor,
     after: BackgroundTasks,
-) -> PostOut:
+) -> PostWithCoverage:
     post = service.create(
         session,
         data=body,
@@ -34,7 +39,7 @@ def create_post(
     out = service.get(session, post.id)
     # Background tasks run after the commit, so the dispatcher sees the change.
     after.add_task(runtime.wake_dispatcher)
-    return out
+    return with_coverage(session, runtime, now, out)
 
 
 @router.get("/posts")
@@ -42,8 +47,8 @@ def calendar(
     session: SessionDep,
     page: PageDep,
     _: Viewer,
-    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    to: AwareDatetime | None = None,
+    from_: Annotated[UTCTime | None, Query(alias="from")] = None,
+    to: UTCTime | None = None,
     objective_id: str | None = None,
     channel_id: str | None = None,
     status: PostStatus | None = None,
@@ -75,7 +80,8 @@ def update_post(
     now: NowDep,
     user: Editor,
     after: BackgroundTasks,
-) -> PostOut:
+) -> PostWithCoverage:
+    before = service.get(session, post_id)
     service.update(
         session,
         post_id=post_id,
@@ -87,13 +93,35 @@ def update_post(
     )
     out = service.get(session, post_id)
     after.add_task(runtime.wake_dispatcher)
-    return out
+    return with_coverage(session, runtime, now, out, before=before)
 
 
 @router.delete("/posts/{post_id}")
-def cancel_post(post_id: str, session: SessionDep, now: NowDep, user: Editor) -> PostOut:
+def cancel_post(
+    post_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, user: Editor
+) -> PostWithCoverage:
+    before = service.get(session, post_id)
     service.cancel(session, post_id=post_id, user=user, now=now)
-    return service.get(session, post_id)
+    return with_coverage(session, runtime, now, service.get(session, post_id), before=before)
+
+
+def with_coverage(
+    session: Session,
+    runtime: Runtime,
+    now: datetime,
+    out: PostOut,
+    *,
+    before: PostOut | None = None,
+) -> PostWithCoverage:
+    """The post with the coverage of the objective-days it touches, old and new; the
+    check runs for them at once, so alerts open or resolve with the change."""
+    touched = [
+        (oid, p.scheduled_at) for p in (before, out) if p is not None for oid in p.objective_ids
+    ]
+    cells = coverage.effect(
+        session, touched=touched, now=now, lookahead_days=runtime.settings.coverage_lookahead_days
+    )
+    return PostWithCoverage(**out.model_dump(), coverage=[cell_out(c, False) for c in cells])
 
 
 @router.post("/deliveries/{delivery_id}/retry")

@@ -36,7 +36,7 @@ from app.publishing.outcomes import PUBLISHED, Outcome, record_outcomes
 from app.publishing.recovery import recover_expired_leases
 from app.publishing.retry import backoff
 from app.runtime import Runtime
-from connectors.base import Ambiguous, Permanent, PublishError, PublishRequest, RateLimited
+from connectors.base import Ambiguous, PublishError, PublishRequest, RateLimited
 from connectors.registry import get_platform
 from connectors.transport import make_client
 
@@ -287,8 +287,6 @@ class Dispatcher:
         platform = get_platform(job.platform)
         outcome: dict[str, Any] = {}
         try:
-            if platform.connector is None:
-                raise Permanent(f"publishing to {platform.label} is not available in this version")
             connector = platform.connector(
                 platform.config_model.model_validate(job.channel_config),
                 platform.credentials_model.model_validate(
