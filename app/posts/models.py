@@ -47,9 +47,15 @@ class DeliveryStatus(StrEnum):
 
 
 PENDING = (DeliveryStatus.scheduled, DeliveryStatus.retrying)
-# Written out, not bound, so that the databases can match it to the partial index
-# ix_deliveries_queue (a planner cannot prove a condition on parameters implies it).
+# Written out, not bound, so that the databases can match them to the partial indexes
+# below (a planner cannot prove that a condition on parameters implies an index's).
 PENDING_CONDITION = "status IN ('scheduled', 'retrying')"
+IN_FLIGHT_CONDITION = "status = 'publishing'"
+
+
+def is_in_flight(delivery: Any) -> ColumnElement[bool]:
+    """`delivery` is Delivery or an alias of it."""
+    return delivery.status == literal_column(f"'{DeliveryStatus.publishing.value}'")
 
 
 def is_pending(delivery: Any) -> ColumnElement[bool]:
@@ -143,6 +149,13 @@ class Delivery(Base):
             "id",
             sqlite_where=text(PENDING_CONDITION),
             postgresql_where=text(PENDING_CONDITION),
+        ),
+        # The claim's "how busy is each channel": only the few rows in flight.
+        Index(
+            "ix_deliveries_in_flight",
+            "channel_id",
+            sqlite_where=text(IN_FLIGHT_CONDITION),
+            postgresql_where=text(IN_FLIGHT_CONDITION),
         ),
     )
 

@@ -32,6 +32,7 @@ from app.posts.models import (
     DeliveryStatus,
     Post,
     PostMedia,
+    is_in_flight,
     is_pending,
     post_objectives,
 )
@@ -67,7 +68,7 @@ def _due_query(per_channel: int) -> Select[Any]:
     """
     busy = (
         select(Delivery.channel_id, func.count().label("n"))
-        .where(Delivery.status == DeliveryStatus.publishing)
+        .where(is_in_flight(Delivery))
         .group_by(Delivery.channel_id)
         .subquery()
     )
