@@ -42,7 +42,7 @@ class YouTubeHarness(Harness):
 
     def __init__(self, fake: FakeYouTube, transport: str, dead_port: int, media: Path) -> None:
         self.fake = fake
-        self.sink = fake.server  # the contract suite reads what arrived from here
+        self.sink = fake.sink  # the contract suite reads what arrived from here
         self.transport = transport
         self.dead_port = dead_port
         self.video = make_video(media, "bake-sale.mp4", media_id="med-1")

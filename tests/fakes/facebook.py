@@ -33,11 +33,10 @@ import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
-from types import TracebackType
 from typing import Any
 
 from tests.fakes.forms import Form, FormError, image_kind, is_mp4, read_form
-from tests.fakes.sinks import Answer, RecordedRequest, SinkServer, json_answer
+from tests.fakes.sinks import Answer, RecordedRequest, SinkBacked, SinkServer, json_answer
 
 PAGE_ID = "104857600012345"
 PAGE_NAME = "Cadence Community Kitchen"
@@ -199,7 +198,7 @@ _PATH = re.compile(r"/(v\d+\.\d+)/([^/]+)(?:/([a-z_]+))?/?")
 _ATTACHED = re.compile(r"attached_media\[(\d+)\]")
 
 
-class FakeFacebook:
+class FakeFacebook(SinkBacked):
     def __init__(
         self,
         *,
@@ -224,32 +223,6 @@ class FakeFacebook:
         self.sink.answer_with(self._handle)
 
     # -- life ------------------------------------------------------------------------
-
-    def start(self) -> FakeFacebook:
-        self.sink.start()
-        return self
-
-    def stop(self) -> None:
-        self.sink.stop()
-
-    def __enter__(self) -> FakeFacebook:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.sink.url
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.sink.requests
 
     # -- telling it what to do ---------------------------------------------------------
 

@@ -31,13 +31,13 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from html import escape
-from types import SimpleNamespace, TracebackType
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from oauthlib.oauth1.rfc5849 import signature, utils
 
 from tests.fakes.forms import Form, FormError, image_kind, is_mp4, read_form
-from tests.fakes.sinks import Answer, RecordedRequest, SinkServer, text_answer
+from tests.fakes.sinks import Answer, RecordedRequest, SinkBacked, SinkServer, text_answer
 
 CONSUMER_KEY = "9a0554259914a86fb9e7eb014e4e5d52"
 CONSUMER_SECRET = "000005fab4534d05"
@@ -134,7 +134,7 @@ def _split_tags(text: str) -> list[str]:
     return tags
 
 
-class FakeFlickr:
+class FakeFlickr(SinkBacked):
     def __init__(
         self,
         *,
@@ -160,32 +160,6 @@ class FakeFlickr:
         self.sink.answer_with(self._handle)
 
     # -- life ------------------------------------------------------------------------
-
-    def start(self) -> FakeFlickr:
-        self.sink.start()
-        return self
-
-    def stop(self) -> None:
-        self.sink.stop()
-
-    def __enter__(self) -> FakeFlickr:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.sink.url
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.sink.requests
 
     # -- telling it what to do ---------------------------------------------------------
 

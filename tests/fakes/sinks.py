@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -391,3 +391,31 @@ class SinkServer:
                 request.transport.abort()
             raise asyncio.CancelledError  # nothing more to say on a closed connection
         return web.Response(status=answer.status, body=answer.body, headers=dict(answer.headers))
+
+
+class SinkBacked:
+    """Life cycle of a fake platform served by a SinkServer (`self.sink`): start and
+    stop, use as a context manager, its address and what it received."""
+
+    sink: SinkServer
+
+    def start(self) -> Self:
+        self.sink.start()
+        return self
+
+    def stop(self) -> None:
+        self.sink.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self.sink.url
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.sink.requests

@@ -49,14 +49,14 @@ import time
 from base64 import b64decode
 from collections import deque
 from dataclasses import dataclass, field
-from types import SimpleNamespace, TracebackType
+from types import SimpleNamespace
 from typing import Any
 
 from oauthlib.oauth1.rfc5849 import signature, utils
 from twitter_text import parse_tweet
 
 from tests.fakes.forms import Form, FormError, image_kind, is_mp4, read_form
-from tests.fakes.sinks import Answer, RecordedRequest, SinkServer, json_answer
+from tests.fakes.sinks import Answer, RecordedRequest, SinkBacked, SinkServer, json_answer
 
 # X's documented example credentials ("Creating a signature").
 CONSUMER_KEY = "xvz1evFS4wEEPTGEFPHBog"
@@ -258,7 +258,7 @@ class Media:
         return self.state == "succeeded"
 
 
-class FakeX:
+class FakeX(SinkBacked):
     def __init__(
         self,
         *,
@@ -299,32 +299,6 @@ class FakeX:
         self.sink.answer_with(self._handle)
 
     # -- life ------------------------------------------------------------------------
-
-    def start(self) -> FakeX:
-        self.sink.start()
-        return self
-
-    def stop(self) -> None:
-        self.sink.stop()
-
-    def __enter__(self) -> FakeX:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.sink.url
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.sink.requests
 
     def requests_to(self, path: str) -> list[RecordedRequest]:
         return self.sink.requests_to(path)

@@ -27,11 +27,17 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.fakes.sinks import Answer, RecordedRequest, SinkServer, json_answer, text_answer
+from tests.fakes.sinks import (
+    Answer,
+    RecordedRequest,
+    SinkBacked,
+    SinkServer,
+    json_answer,
+    text_answer,
+)
 
 TOKEN = "yam-Access-Token-8c1f2e9d"
 GROUP_ID = "31158067201"
@@ -93,7 +99,7 @@ class PostedMessage:
 
 
 @dataclass
-class YammerFake:
+class YammerFake(SinkBacked):
     token: str = TOKEN
     groups: set[str] = field(default_factory=lambda: {GROUP_ID})
     sink: SinkServer = field(default_factory=SinkServer)
@@ -107,32 +113,6 @@ class YammerFake:
         self.sink.answer_with(self._handle)
 
     # -- life --------------------------------------------------------------------------
-
-    def start(self) -> YammerFake:
-        self.sink.start()
-        return self
-
-    def stop(self) -> None:
-        self.sink.stop()
-
-    def __enter__(self) -> YammerFake:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.sink.url
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.sink.requests
 
     # -- telling it what to answer -----------------------------------------------------
 

@@ -68,13 +68,20 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from tests.fakes.sinks import Answer, RecordedRequest, SinkServer, drop, hang, json_answer
+from tests.fakes.sinks import (
+    Answer,
+    RecordedRequest,
+    SinkBacked,
+    SinkServer,
+    drop,
+    hang,
+    json_answer,
+)
 
 CLIENT_ID = "481516234200-cadence0kitchen.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-CadenceClientSecret7Qm2Zx"
@@ -357,7 +364,7 @@ class _Server(SinkServer):
         return web.Response(status=answer.status, body=answer.body, headers=dict(answer.headers))
 
 
-class FakeYouTube:
+class FakeYouTube(SinkBacked):
     def __init__(
         self,
         *,
@@ -379,7 +386,7 @@ class FakeYouTube:
         self.sessions: dict[str, Session] = {}
         self.videos: list[Video] = []
         self.chunk_puts = 0
-        self.server = _Server(self)
+        self.sink = _Server(self)
         self._faults: dict[int, Fault] = {}
         self._scripted: dict[str | None, deque[Answer]] = {}
         self._stall: Answer | None = None
@@ -389,35 +396,9 @@ class FakeYouTube:
 
     # -- life ------------------------------------------------------------------------
 
-    def start(self) -> FakeYouTube:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> FakeYouTube:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
     @property
     def token_url(self) -> str:
-        return self.server.url + TOKEN_PATH
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.server.requests
+        return self.sink.url + TOKEN_PATH
 
     def requests_to(self, endpoint: str) -> list[RecordedRequest]:
         """Recorded requests of one kind: token, initiate, chunk, status, channels."""
