@@ -92,8 +92,18 @@ def _attempt(
     )
 
 
-def _fail(session: Session, delivery: Delivery, *, kind: str, message: str, now: datetime) -> None:
-    delivery.status = DeliveryStatus.failed
+def _settle(
+    session: Session,
+    delivery: Delivery,
+    *,
+    status: DeliveryStatus,
+    kind: str,
+    message: str,
+    alert: tuple[AlertKind, str],
+    now: datetime,
+) -> None:
+    """End the delivery in `status` (failed or unknown) and open its alert."""
+    delivery.status = status
     delivery.error_kind = kind
     delivery.last_error = message
     delivery.next_attempt_at = None
@@ -103,15 +113,28 @@ def _fail(session: Session, delivery: Delivery, *, kind: str, message: str, now:
     what, channel, alerting = _describe(session, delivery)
     if not alerting:
         return
+    alert_kind, template = alert
     open_alert(
         session,
-        kind=AlertKind.delivery_failed,
+        kind=alert_kind,
         key=delivery.id,
-        message=f"Could not publish {what}: {message}",
+        message=template.format(what=what, message=message),
         now=now,
         post_id=delivery.post_id,
         delivery_id=delivery.id,
         channel_id=channel.id,
+    )
+
+
+def _fail(session: Session, delivery: Delivery, *, kind: str, message: str, now: datetime) -> None:
+    _settle(
+        session,
+        delivery,
+        status=DeliveryStatus.failed,
+        kind=kind,
+        message=message,
+        alert=(AlertKind.delivery_failed, "Could not publish {what}: {message}"),
+        now=now,
     )
 
 
@@ -148,25 +171,18 @@ def fail_at_claim(
 
 
 def mark_unknown(session: Session, delivery: Delivery, *, message: str, now: datetime) -> None:
-    delivery.status = DeliveryStatus.unknown
-    delivery.error_kind = "ambiguous"
-    delivery.last_error = message
-    delivery.next_attempt_at = None
-    delivery.lease_owner = None
-    delivery.lease_expires_at = None
-    delivery.updated_at = now
-    what, channel, alerting = _describe(session, delivery)
-    if not alerting:
-        return
-    open_alert(
+    _settle(
         session,
-        kind=AlertKind.delivery_unknown,
-        key=delivery.id,
-        message=f"Cannot tell whether {what} went out: {message}. Check the platform, then retry or leave it.",
+        delivery,
+        status=DeliveryStatus.unknown,
+        kind="ambiguous",
+        message=message,
+        alert=(
+            AlertKind.delivery_unknown,
+            "Cannot tell whether {what} went out: {message}. "
+            "Check the platform, then retry or leave it.",
+        ),
         now=now,
-        post_id=delivery.post_id,
-        delivery_id=delivery.id,
-        channel_id=channel.id,
     )
 
 
