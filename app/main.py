@@ -50,7 +50,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": detail}, status_code=409)
 
     @app.exception_handler(BodyTooLarge)
-    async def _too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
+    async def _too_large(_: Request, exc: BodyTooLarge) -> Response:
         return Response(too_large_body(exc.limit), status_code=413, media_type="application/json")
 
 

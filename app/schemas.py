@@ -70,7 +70,7 @@ Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-def patch_fields(update: BaseModel, *, nullable: frozenset[str] = frozenset()) -> dict[str, object]:
+def patch_fields(update: BaseModel, *, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The fields a PATCH body set; null is refused for fields that cannot be empty."""
     from app.errors import FieldProblem, InvalidInput
 

@@ -290,6 +290,8 @@ def check(
         )
     ).all()
     for kind, objective_id, day in open_alerts:
+        if objective_id is None or day is None:
+            continue  # coverage alerts always have both
         key = (AlertKind(kind), objective_id, day)
         today = local_today(now, by_id[objective_id].timezone)
         # Past days' "uncovered" alerts end with the day: "missed" takes over.

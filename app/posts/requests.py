@@ -5,10 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from app.media.models import Media
-from app.objectives.models import Objective
 from connectors.base import MediaFile, ObjectiveRef, PublishRequest
+
+
+class Named(Protocol):
+    """An objective, or a row with its id and name."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 def media_file(media: Media, *, media_dir: Path, base_url: str) -> MediaFile:
@@ -32,7 +42,7 @@ def publish_request(
     title: str | None,
     link: str | None,
     media: Iterable[Media],
-    objectives: Iterable[Objective],
+    objectives: Iterable[Named],
     scheduled_at: datetime | None,
     internal_only: bool,
     media_dir: Path,
