@@ -15,10 +15,9 @@ import pytest
 from connectors.base import Connector, PublishError, PublishRequest, PublishResult
 from connectors.facebook import FacebookConfig, FacebookConnector, FacebookCredentials
 from tests.connectors.conftest import NOW
-from tests.connectors.harnesses import HANG_SECONDS, REQUEST, Harness
+from tests.connectors.harnesses import REQUEST, FakePlatformHarness, Harness
 from tests.connectors.media_files import make_image
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook, graph_error, rate_limited
-from tests.fakes.sinks import drop, hang
 
 
 def regain_minutes(retry_after: str) -> int:
@@ -30,15 +29,12 @@ def regain_minutes(retry_after: str) -> int:
     return max(1, math.ceil(seconds / 60))
 
 
-class FacebookHarness(Harness):
+class FacebookHarness(FakePlatformHarness):
     name = "facebook"
     secrets = (PAGE_TOKEN,)
 
     def __init__(self, fake: FakeFacebook, transport: str, dead_port: int, media: Path) -> None:
-        self.fake = fake
-        self.sink = fake.sink  # the contract suite reads what arrived from here
-        self.transport = transport
-        self.dead_port = dead_port
+        super().__init__(fake, transport, dead_port)
         self.image = make_image(media, "poster.png", media_id="med-1")
 
     def connector(
@@ -91,15 +87,6 @@ class FacebookHarness(Harness):
     def refuse_content(self) -> str:
         self.fake.answer_next(graph_error(506))
         return "(#506) Duplicate status message"
-
-    def hang(self) -> None:
-        self.fake.answer_next(hang(HANG_SECONDS))
-
-    def hang_up(self) -> None:
-        self.fake.answer_next(drop())
-
-    def deliveries(self) -> int:
-        return len(self.fake.requests)
 
 
 def facebook_harness(request: pytest.FixtureRequest, transport: str, dead_port: int) -> Harness:

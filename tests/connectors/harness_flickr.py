@@ -12,7 +12,7 @@ import pytest
 
 from connectors.base import Connector, PublishError, PublishRequest, PublishResult
 from connectors.flickr import FlickrConfig, FlickrConnector, FlickrCredentials
-from tests.connectors.harnesses import HANG_SECONDS, REQUEST, Harness
+from tests.connectors.harnesses import REQUEST, FakePlatformHarness, Harness
 from tests.connectors.media_files import make_image
 from tests.fakes.flickr import (
     CONSUMER_KEY,
@@ -24,7 +24,6 @@ from tests.fakes.flickr import (
     flickr_error,
     too_many_requests,
 )
-from tests.fakes.sinks import drop, hang
 
 
 def flickr_credentials(**changes: str) -> FlickrCredentials:
@@ -38,17 +37,14 @@ def flickr_credentials(**changes: str) -> FlickrCredentials:
     return FlickrCredentials(**values)
 
 
-class FlickrHarness(Harness):
+class FlickrHarness(FakePlatformHarness):
     name = "flickr"
     # All four credentials: the key and token are not signing secrets, but they are the
     # channel's credentials all the same, and stay out of messages and logs.
     secrets = (CONSUMER_SECRET, OAUTH_TOKEN_SECRET, OAUTH_TOKEN, CONSUMER_KEY)
 
     def __init__(self, fake: FakeFlickr, transport: str, dead_port: int, media: Path) -> None:
-        self.fake = fake
-        self.sink = fake.sink  # the contract suite reads what arrived from here
-        self.transport = transport
-        self.dead_port = dead_port
+        super().__init__(fake, transport, dead_port)
         self.image = make_image(media, "poster.jpg", kind="jpeg", media_id="med-1")
 
     def connector(
@@ -96,15 +92,6 @@ class FlickrHarness(Harness):
     def refuse_content(self) -> str:
         self.fake.answer_next(flickr_error(5))
         return "Filetype was not recognised"
-
-    def hang(self) -> None:
-        self.fake.answer_next(hang(HANG_SECONDS))
-
-    def hang_up(self) -> None:
-        self.fake.answer_next(drop())
-
-    def deliveries(self) -> int:
-        return len(self.fake.requests)
 
 
 def flickr_harness(request: pytest.FixtureRequest, transport: str, dead_port: int) -> Harness:

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -188,6 +189,25 @@ class Harness(ABC):
     @abstractmethod
     def deliveries(self) -> int:
         """How many requests (HTTP) or accepted messages (SMTP) reached the platform."""
+
+
+class FakePlatformHarness(Harness):
+    """A harness over a fake platform (tests/fakes/<platform>.py) scripted with answer_next."""
+
+    def __init__(self, fake: Any, transport: str, dead_port: int) -> None:
+        self.fake = fake
+        self.sink = fake.sink  # the contract suite reads what arrived from here
+        self.transport = transport
+        self.dead_port = dead_port
+
+    def hang(self) -> None:
+        self.fake.answer_next(hang(HANG_SECONDS))
+
+    def hang_up(self) -> None:
+        self.fake.answer_next(drop())
+
+    def deliveries(self) -> int:
+        return len(self.fake.requests)
 
 
 class HttpHarness(Harness):
