@@ -6,9 +6,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.engine import Dialect
@@ -60,22 +58,7 @@ def IdColumn() -> Any:
     return String(32)
 
 
-@lru_cache(maxsize=256)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def sqlite_local_date(stored: str | None, zone: str) -> str | None:
-    """SQL function cadence_local_date(utc_text, iana_zone) -> 'YYYY-MM-DD' for SQLite,
-    which has no time zone database (PostgreSQL uses AT TIME ZONE instead)."""
-    if stored is None:
-        return None
-    moment = datetime.fromisoformat(stored).replace(tzinfo=UTC)
-    return moment.astimezone(_zone(zone)).date().isoformat()
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.create_function("cadence_local_date", 2, sqlite_local_date, deterministic=True)
     # Let SQLAlchemy, not the driver, issue BEGIN (see make_engine).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()

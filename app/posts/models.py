@@ -63,8 +63,6 @@ def is_pending(delivery: Any) -> ColumnElement[bool]:
     return delivery.status.in_([literal_column(f"'{s.value}'") for s in PENDING])
 
 
-FINAL = (DeliveryStatus.published, DeliveryStatus.failed, DeliveryStatus.cancelled)
-
 post_objectives = Table(
     "post_objectives",
     Base.metadata,

@@ -25,7 +25,6 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.objectives.models import Objective
 from app.posts import service as posts
 from app.posts.models import Post, PostKind, PostState
-from app.posts.schemas import PostOut
 from app.users.models import Role
 from app.users.passwords import authenticate, set_password, verify_password
 from app.users.profile import list_users, set_timezone
@@ -262,7 +261,6 @@ def calendar_page(
         limit=1000,
         offset=0,
     )
-    found = _without_alert_posts(session, found)
     days = grid.build_days(
         start,
         end,
@@ -296,20 +294,6 @@ def calendar_page(
         user=user,
         session=session,
     )
-
-
-def _without_alert_posts(session: SessionDep, found: list[PostOut]) -> list[PostOut]:
-    """Alert announcements are posts too (kind "alert"); they are not calendar content.
-
-    posts.service.calendar does not filter them out (yet), so the page does.
-    """
-    ids = [p.id for p in found]
-    if not ids:
-        return found
-    alerts_ = set(
-        session.scalars(select(Post.id).where(Post.id.in_(ids), Post.kind == PostKind.alert))
-    )
-    return [p for p in found if p.id not in alerts_]
 
 
 def _undated_drafts(session: SessionDep) -> list[Post]:
