@@ -8,11 +8,11 @@ given an HTTP client, so tests can point it at a fake platform. `validate` is pu
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -94,6 +94,45 @@ class Problem:
     message: str
 
 
+Audience = Literal["external", "internal"]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How much of its text limit a post uses, counted the platform's way."""
+
+    used: int
+    limit: int | None  # None: the platform sets no length limit
+    unit: str  # what `used` counts, in words ("bytes", "characters as X counts them")
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.used > self.limit
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a platform accepts, declared once on its connector class.
+
+    `rules.within_limits` checks a request against these; the compose page's counter
+    reads `text` through the class's `measure()`.
+    """
+
+    text: int | None = None  # the most `measure()` may count; None: no limit
+    text_unit: str = "characters"
+    # The text may be empty only when the post carries media.
+    text_required: bool = True
+    title: int | None = None  # characters
+    title_required: bool = False
+    # Content type -> largest file in bytes. None: files are not uploaded to this
+    # platform (sent as links, or left out), so any type and size will do.
+    media_types: Mapping[str, int] | None = None
+    max_images: int | None = None
+    max_videos: int | None = None  # videos and GIFs, which never go with images
+    # The post must carry exactly one file, described thus ("video"); None: any number.
+    single_file: str | None = None
+
+
 @dataclass(frozen=True)
 class CheckResult:
     ok: bool
@@ -164,9 +203,27 @@ class Connector(ABC):
     secrets: error messages carry the platform's words, not tokens or webhook URLs.
     """
 
+    # The platform's facts, declared by each concrete class; the registry, the channel
+    # schemas and the compose page's counters are derived from them.
+    slug: ClassVar[str]  # the platform's name in the API and the database ("x")
+    label: ClassVar[str]  # what a person picks from ("Facebook Page")
+    short_label: ClassVar[str]  # the platform's name in messages ("Facebook")
+    # None: the channel's creator chooses (a JSON webhook can go anywhere).
+    audience: ClassVar[Audience | None]
+    limits: ClassVar[Limits]
     # The platform's schemas: what the given config and credentials are read into.
     config_model: ClassVar[type[PlatformConfig]] = PlatformConfig
     credentials_model: ClassVar[type[PlatformCredentials]] = PlatformCredentials
+
+    @classmethod
+    def measure(cls, request: PublishRequest) -> Measure:
+        """The text's length as the platform counts it against `limits.text`."""
+        return Measure(len(request.text), cls.limits.text, cls.limits.text_unit)
+
+    @classmethod
+    @abstractmethod
+    def validate(cls, request: PublishRequest) -> list[Problem]:
+        """Why the request cannot go to this platform (pure; no I/O), or nothing."""
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ from connectors.base import (
     AuthExpired,
     CheckResult,
     Connector,
+    Limits,
     Permanent,
     PlatformConfig,
     PlatformCredentials,
@@ -37,7 +38,7 @@ from connectors.base import (
 )
 from connectors.checks import refused
 from connectors.http import excerpt, redact
-from connectors.rules import text_required
+from connectors.rules import within_limits
 
 EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
 
@@ -62,10 +63,6 @@ class EmailConfig(PlatformConfig):
 class EmailCredentials(PlatformCredentials):
     username: str | None = None
     password: str | None = None
-
-
-def validate(request: PublishRequest) -> list[Problem]:
-    return text_required(request)
 
 
 def message_id(delivery_id: str) -> str:
@@ -108,11 +105,20 @@ class EmailConnector(Connector):
     certificate is Permanent: fix `ca_file` or the server. The `http` client is unused.
     """
 
-    platform = "email"
+    slug = "email"
+    label = "E-mail"
+    short_label = "E-mail"
+    audience = "internal"
+    # Files are not attached; the subject is cut to SUBJECT_MAX rather than refused.
+    limits = Limits()
     config: EmailConfig
     credentials: EmailCredentials
     config_model = EmailConfig
     credentials_model = EmailCredentials
+
+    @classmethod
+    def validate(cls, request: PublishRequest) -> list[Problem]:
+        return within_limits(cls, request)
 
     # -- building ------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from connectors.base import (
     AuthExpired,
     CheckResult,
     Connector,
+    Limits,
     MediaFile,
     Permanent,
     PlatformConfig,
@@ -57,22 +58,12 @@ from connectors.http import (
     retry_after,
     send,
 )
-from connectors.rules import MB, max_chars, media_count, media_types, text_required
+from connectors.rules import MB, media_problems, refuse, within_limits
 
 DEFAULT_API_VERSION = "v24.0"
 GRAPH_BASE = "https://graph.facebook.com"
 GRAPH_VIDEO_BASE = "https://graph-video.facebook.com"
 PERMALINK = "https://www.facebook.com/{}"
-LABEL = "Facebook"
-MAX_MESSAGE = 63_206
-MEDIA = {
-    "image/jpeg": 10 * MB,
-    "image/png": 10 * MB,
-    "image/gif": 10 * MB,
-    "image/webp": 10 * MB,
-    "video/mp4": 1024 * MB,
-    "video/quicktime": 1024 * MB,
-}
 
 # -- Graph error codes (developers.facebook.com/docs/graph-api/guides/error-handling,
 #    .../overview/rate-limiting) ----------------------------------------------------
@@ -107,14 +98,6 @@ class FacebookConfig(PlatformConfig):
 
 class FacebookCredentials(PlatformCredentials):
     page_access_token: str
-
-
-def validate(request: PublishRequest) -> list[Problem]:
-    problems = text_required(request)
-    problems += max_chars(request.text, MAX_MESSAGE, "text")
-    problems += media_types(request.media, MEDIA, "Facebook")
-    problems += media_count(request.media, max_images=10, max_videos=1)
-    return problems
 
 
 # -- usage headers -------------------------------------------------------------------
@@ -215,6 +198,23 @@ def _int(value: object) -> int | None:
 class FacebookConnector(Connector):
     """Publishes to one Facebook Page with a Page access token (see the module doc)."""
 
+    slug = "facebook"
+    label = "Facebook Page"
+    short_label = "Facebook"
+    audience = "external"
+    limits = Limits(
+        text=63_206,
+        media_types={
+            "image/jpeg": 10 * MB,
+            "image/png": 10 * MB,
+            "image/gif": 10 * MB,
+            "image/webp": 10 * MB,
+            "video/mp4": 1024 * MB,
+            "video/quicktime": 1024 * MB,
+        },
+        max_images=10,
+        max_videos=1,
+    )
     config: FacebookConfig
     credentials: FacebookCredentials
     config_model = FacebookConfig
@@ -233,14 +233,17 @@ class FacebookConnector(Connector):
 
     # -- publishing ------------------------------------------------------------------
 
+    @classmethod
+    def validate(cls, request: PublishRequest) -> list[Problem]:
+        return within_limits(cls, request)
+
     async def publish(self, request: PublishRequest) -> PublishResult:
-        # A GIF goes up as a photo (the /photos edge takes GIF); validation allows one
-        # GIF alone, like a video.
+        # A video goes alone (the limits say so); a GIF goes up as a photo (the /photos
+        # edge takes GIF), alone like a video.
+        refuse(media_problems(type(self), request.media), code="media")
         videos = [m for m in request.media if m.kind == "video"]
         images = [m for m in request.media if m.kind in ("image", "gif")]
         if videos:
-            if len(request.media) > 1:
-                raise Permanent("Facebook takes one video per post, alone", code="media_count")
             return await self._publish_video(request, videos[0])
         if len(images) == 1:
             return await self._publish_photo(request, images[0])
@@ -345,7 +348,9 @@ class FacebookConnector(Connector):
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict):
             raise self._graph_error(response, error)
-        check_common_status(response, platform=LABEL, now=self.now(), secrets=self.secrets())
+        check_common_status(
+            response, platform=self.short_label, now=self.now(), secrets=self.secrets()
+        )
         if not response.is_success:
             detail = body_excerpt(response, secrets=self.secrets())
             head = f"Facebook answered HTTP {response.status_code}"

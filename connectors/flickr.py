@@ -34,6 +34,7 @@ from connectors.base import (
     CheckResult,
     Connector,
     HttpUrlStr,
+    Limits,
     ObjectiveRef,
     Permanent,
     PlatformConfig,
@@ -53,24 +54,14 @@ from connectors.http import (
     redact,
     send,
 )
-from connectors.rules import MB, media_types
+from connectors.rules import MB, media_problems, refuse, within_limits
 
 API_BASE = "https://api.flickr.com"
 UPLOAD_BASE = "https://up.flickr.com"
 UPLOAD_PATH = "/services/upload/"
 REST_PATH = "/services/rest/"
 PERMALINK = "https://www.flickr.com/photos/{user}/{photo}"
-LABEL = "Flickr"
 MAX_TITLE = 100  # a title made from the text's first line is cut here
-
-MEDIA = {
-    "image/jpeg": 200 * MB,
-    "image/png": 200 * MB,
-    "image/gif": 200 * MB,
-    "image/tiff": 200 * MB,
-    "video/mp4": 1024 * MB,
-    "video/quicktime": 1024 * MB,
-}
 
 # Flickr's error codes (flickr.com/services/api/upload.api.html and each REST method's
 # page): all of these are fixed by connecting the account again.
@@ -104,12 +95,6 @@ class FlickrCredentials(PlatformCredentials):
     consumer_secret: str
     oauth_token: str
     oauth_token_secret: str
-
-
-def validate(request: PublishRequest) -> list[Problem]:
-    if len(request.media) != 1:
-        return [Problem("media_ids", "Flickr needs exactly one photo or video")]
-    return media_types(request.media, MEDIA, "Flickr")
 
 
 class _NoSigningDebug(logging.Filter):
@@ -166,10 +151,32 @@ def _flag(value: bool) -> str:
 class FlickrConnector(Connector):
     """Uploads one photo or video per post to one Flickr account (see the module doc)."""
 
+    slug = "flickr"
+    label = "Flickr"
+    short_label = "Flickr"
+    audience = "external"
+    # The text is the photo's description, and may be empty; the title, when not
+    # given, is made from the text (cut at MAX_TITLE), so neither is limited here.
+    limits = Limits(
+        text_required=False,
+        media_types={
+            "image/jpeg": 200 * MB,
+            "image/png": 200 * MB,
+            "image/gif": 200 * MB,
+            "image/tiff": 200 * MB,
+            "video/mp4": 1024 * MB,
+            "video/quicktime": 1024 * MB,
+        },
+        single_file="photo or video",
+    )
     config: FlickrConfig
     credentials: FlickrCredentials
     config_model = FlickrConfig
     credentials_model = FlickrCredentials
+
+    @classmethod
+    def validate(cls, request: PublishRequest) -> list[Problem]:
+        return within_limits(cls, request)
 
     @property
     def upload_url(self) -> str:
@@ -223,8 +230,7 @@ class FlickrConnector(Connector):
         return [(k, v) for k, v in fields if v]
 
     async def publish(self, request: PublishRequest) -> PublishResult:
-        if len(request.media) != 1:
-            raise Permanent("Flickr needs exactly one photo or video", code="media_count")
+        refuse(media_problems(type(self), request.media), code="media")
         media = request.media[0]
         fields = self.upload_fields(request)
         headers = {
@@ -261,7 +267,9 @@ class FlickrConnector(Connector):
     def _rsp(self, response: httpx.Response) -> Element:
         """The `<rsp stat="ok">` element, or the error kind the answer means."""
         self._raise_for_oauth_problem(response)
-        check_common_status(response, platform=LABEL, now=self.now(), secrets=self.secrets())
+        check_common_status(
+            response, platform=self.short_label, now=self.now(), secrets=self.secrets()
+        )
         root = _parse_xml(response.content)
         if root is None or root.tag != "rsp":
             if response.is_success:
@@ -339,7 +347,9 @@ class FlickrConnector(Connector):
                 secrets=self.secrets(),
             )
             self._raise_for_oauth_problem(response)
-            check_common_status(response, platform=LABEL, now=self.now(), secrets=self.secrets())
+            check_common_status(
+                response, platform=self.short_label, now=self.now(), secrets=self.secrets()
+            )
         except PublishError as exc:
             return CheckResult(ok=False, detail=exc.message)
         answer = json_body(response)

@@ -1,130 +1,99 @@
-"""Platform name -> what Cadence knows of it: audience, schemas, validation, connector."""
+"""Platform name -> what Cadence knows of it, read from the connector class.
+
+Each connector class declares its own facts (slug, labels, audience, schemas,
+`measure`, `limits`, `validate`); this module only lists the classes. A new platform
+is one class and one line in CONNECTORS.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
-from connectors import email, facebook, flickr, webhooks, x, yammer, youtube
 from connectors.base import (
+    Audience,
     Connector,
+    Limits,
+    Measure,
     PlatformConfig,
     PlatformCredentials,
     Problem,
     PublishRequest,
 )
+from connectors.email import EmailConnector
+from connectors.facebook import FacebookConnector
+from connectors.flickr import FlickrConnector
+from connectors.webhooks import (
+    MattermostConnector,
+    SlackConnector,
+    TeamsConnector,
+    WebhookConnector,
+)
+from connectors.x import XConnector
+from connectors.yammer import YammerConnector
+from connectors.youtube import YouTubeConnector
 
-Audience = Literal["external", "internal"]
+# In the order people pick from: public platforms, then internal ones.
+CONNECTORS: tuple[type[Connector], ...] = (
+    XConnector,
+    FacebookConnector,
+    YouTubeConnector,
+    FlickrConnector,
+    YammerConnector,
+    SlackConnector,
+    TeamsConnector,
+    MattermostConnector,
+    EmailConnector,
+    WebhookConnector,
+)
 
 
 @dataclass(frozen=True)
 class Platform:
-    name: str
-    label: str
-    # None: the channel's creator chooses (JSON webhooks can go anywhere).
-    audience: Audience | None
-    config_model: type[PlatformConfig]
-    credentials_model: type[PlatformCredentials]
-    validate: Callable[[PublishRequest], list[Problem]]
+    """A view of one connector class's declared facts, under the names callers use."""
+
     connector: type[Connector]
 
+    @property
+    def name(self) -> str:
+        return self.connector.slug
 
-PLATFORMS: dict[str, Platform] = {
-    p.name: p
-    for p in (
-        Platform(
-            "x",
-            "X",
-            "external",
-            x.XConfig,
-            x.XCredentials,
-            x.validate,
-            connector=x.XConnector,
-        ),
-        Platform(
-            "facebook",
-            "Facebook Page",
-            "external",
-            facebook.FacebookConfig,
-            facebook.FacebookCredentials,
-            facebook.validate,
-            connector=facebook.FacebookConnector,
-        ),
-        Platform(
-            "youtube",
-            "YouTube",
-            "external",
-            youtube.YouTubeConfig,
-            youtube.YouTubeCredentials,
-            youtube.validate,
-            connector=youtube.YouTubeConnector,
-        ),
-        Platform(
-            "flickr",
-            "Flickr",
-            "external",
-            flickr.FlickrConfig,
-            flickr.FlickrCredentials,
-            flickr.validate,
-            connector=flickr.FlickrConnector,
-        ),
-        Platform(
-            "yammer",
-            "Yammer / Viva Engage",
-            "internal",
-            yammer.YammerConfig,
-            yammer.YammerCredentials,
-            yammer.validate,
-            connector=yammer.YammerConnector,
-        ),
-        Platform(
-            "slack",
-            "Slack",
-            "internal",
-            webhooks.ChatConfig,
-            webhooks.ChatCredentials,
-            webhooks.validate_slack,
-            connector=webhooks.SlackConnector,
-        ),
-        Platform(
-            "teams",
-            "Microsoft Teams",
-            "internal",
-            webhooks.ChatConfig,
-            webhooks.ChatCredentials,
-            webhooks.validate_teams,
-            connector=webhooks.TeamsConnector,
-        ),
-        Platform(
-            "mattermost",
-            "Mattermost",
-            "internal",
-            webhooks.ChatConfig,
-            webhooks.ChatCredentials,
-            webhooks.validate_mattermost,
-            connector=webhooks.MattermostConnector,
-        ),
-        Platform(
-            "email",
-            "E-mail",
-            "internal",
-            email.EmailConfig,
-            email.EmailCredentials,
-            email.validate,
-            connector=email.EmailConnector,
-        ),
-        Platform(
-            "webhook",
-            "JSON webhook",
-            None,
-            webhooks.WebhookConfig,
-            webhooks.WebhookCredentials,
-            webhooks.validate_webhook,
-            connector=webhooks.WebhookConnector,
-        ),
-    )
-}
+    @property
+    def label(self) -> str:
+        return self.connector.label
+
+    @property
+    def audience(self) -> Audience | None:
+        return self.connector.audience
+
+    @property
+    def config_model(self) -> type[PlatformConfig]:
+        return self.connector.config_model
+
+    @property
+    def credentials_model(self) -> type[PlatformCredentials]:
+        return self.connector.credentials_model
+
+    @property
+    def limits(self) -> Limits:
+        return self.connector.limits
+
+    def measure(self, request: PublishRequest) -> Measure:
+        return self.connector.measure(request)
+
+    def validate(self, request: PublishRequest) -> list[Problem]:
+        return self.connector.validate(request)
+
+
+def _by_slug(connectors: tuple[type[Connector], ...]) -> dict[str, Platform]:
+    platforms: dict[str, Platform] = {}
+    for connector in connectors:
+        if connector.slug in platforms:
+            raise ValueError(f"two connectors declare the slug {connector.slug!r}")
+        platforms[connector.slug] = Platform(connector)
+    return platforms
+
+
+PLATFORMS: dict[str, Platform] = _by_slug(CONNECTORS)
 
 
 def get_platform(name: str) -> Platform:

@@ -1,10 +1,14 @@
-"""Validation rules shared by several platforms. Pure functions over a PublishRequest."""
+"""Validation rules shared by several platforms. Pure functions over a PublishRequest.
+
+`within_limits` checks a request against the `Limits` a connector class declares;
+each class's `validate` is that plus any rule only its platform has.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from connectors.base import MediaFile, Problem, PublishRequest
+from connectors.base import Connector, MediaFile, Permanent, Problem, PublishRequest
 
 MB = 1024 * 1024
 
@@ -22,7 +26,7 @@ def max_chars(value: str | None, limit: int, field: str) -> list[Problem]:
 
 
 def media_types(
-    media: Iterable[MediaFile], allowed: dict[str, int], platform: str
+    media: Iterable[MediaFile], allowed: Mapping[str, int], platform: str
 ) -> list[Problem]:
     """Each file's type must be in `allowed` (content type -> max bytes)."""
     problems = []
@@ -53,3 +57,54 @@ def media_count(media: tuple[MediaFile, ...], *, max_images: int, max_videos: in
     if len(images) > max_images:
         return [Problem("media_ids", f"{len(images)} images, the limit is {max_images}")]
     return []
+
+
+def title_problems(platform: type[Connector], title: str | None) -> list[Problem]:
+    limits, stripped = platform.limits, (title or "").strip()
+    if limits.title_required and not stripped:
+        return [Problem("title", f"{platform.short_label} needs a title")]
+    return max_chars(stripped, limits.title, "title") if limits.title is not None else []
+
+
+def length_problems(platform: type[Connector], request: PublishRequest) -> list[Problem]:
+    measure = platform.measure(request)
+    if not measure.over:
+        return []
+    return [Problem("text", f"{measure.used} of {measure.limit} {measure.unit}")]
+
+
+def media_problems(platform: type[Connector], media: tuple[MediaFile, ...]) -> list[Problem]:
+    limits = platform.limits
+    if limits.single_file is not None and len(media) != 1:
+        return [
+            Problem("media_ids", f"{platform.short_label} needs exactly one {limits.single_file}")
+        ]
+    problems = []
+    if limits.media_types is not None:
+        problems += media_types(media, limits.media_types, platform.short_label)
+    if limits.max_images is not None or limits.max_videos is not None:
+        problems += media_count(
+            media,
+            max_images=limits.max_images if limits.max_images is not None else len(media),
+            max_videos=limits.max_videos if limits.max_videos is not None else len(media),
+        )
+    return problems
+
+
+def within_limits(platform: type[Connector], request: PublishRequest) -> list[Problem]:
+    """Every problem with `request` that the platform's declared `limits` name."""
+    problems = title_problems(platform, request.title)
+    if platform.limits.text_required:
+        problems += text_required(request)
+    problems += length_problems(platform, request)
+    return problems + media_problems(platform, request.media)
+
+
+def refuse(problems: list[Problem], *, code: str) -> None:
+    """Before anything is sent: a request its platform's rules refuse goes no further.
+
+    The posts service runs the same rules when a post is scheduled; this guards what a
+    connector's own steps rely on (YouTube's one video), with the same words.
+    """
+    if problems:
+        raise Permanent("; ".join(p.message for p in problems), code=code)

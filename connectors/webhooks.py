@@ -11,7 +11,7 @@ import hmac
 import json
 import re
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
@@ -20,6 +20,7 @@ from connectors.base import (
     CheckResult,
     Connector,
     HttpUrlStr,
+    Limits,
     Permanent,
     PlatformConfig,
     PlatformCredentials,
@@ -42,11 +43,8 @@ from connectors.http import (
     retry_after,
     send,
 )
-from connectors.rules import max_chars, text_required
+from connectors.rules import within_limits
 
-SLACK_MAX_TEXT = 40_000
-MATTERMOST_MAX_TEXT = 16_383
-TEAMS_MAX_TEXT = 25_000  # the whole card must stay under Teams' 28 KB message size
 SIGNATURE_HEADER = "X-Cadence-Signature"
 
 
@@ -66,22 +64,6 @@ class ChatCredentials(PlatformCredentials):
     webhook_url: HttpUrlStr
 
 
-def validate_webhook(request: PublishRequest) -> list[Problem]:
-    return text_required(request)
-
-
-def validate_slack(request: PublishRequest) -> list[Problem]:
-    return text_required(request) + max_chars(request.text, SLACK_MAX_TEXT, "text")
-
-
-def validate_mattermost(request: PublishRequest) -> list[Problem]:
-    return text_required(request) + max_chars(request.text, MATTERMOST_MAX_TEXT, "text")
-
-
-def validate_teams(request: PublishRequest) -> list[Problem]:
-    return text_required(request) + max_chars(request.text, TEAMS_MAX_TEXT, "text")
-
-
 # -- connectors ----------------------------------------------------------------------
 
 
@@ -92,10 +74,9 @@ class _HttpSinkConnector(Connector):
     exact in tests; it defaults to the system clock.
     """
 
-    platform: ClassVar[str]
-    label: ClassVar[str]  # the platform's name in messages
-    config_model: ClassVar[type[PlatformConfig]]
-    credentials_model: ClassVar[type[PlatformCredentials]]
+    @classmethod
+    def validate(cls, request: PublishRequest) -> list[Problem]:
+        return within_limits(cls, request)
 
     @property
     @abstractmethod
@@ -117,11 +98,13 @@ class _HttpSinkConnector(Connector):
         )
 
     def _check_common(self, response: httpx.Response) -> None:
-        check_common_status(response, platform=self.label, now=self.now(), secrets=self.secrets())
+        check_common_status(
+            response, platform=self.short_label, now=self.now(), secrets=self.secrets()
+        )
 
     def _message(self, response: httpx.Response, detail: str | None = None) -> str:
         text = detail if detail is not None else body_excerpt(response, secrets=self.secrets())
-        head = f"{self.label} answered HTTP {response.status_code}"
+        head = f"{self.short_label} answered HTTP {response.status_code}"
         return f"{head}: {excerpt(redact(text, self.secrets()))}" if text else head
 
     async def _probe(self) -> CheckResult:
@@ -138,7 +121,7 @@ class _HttpSinkConnector(Connector):
             return CheckResult(ok=False, detail=exc.message)
         return CheckResult(
             ok=True,
-            detail=f"{self.label} is reachable (HTTP {response.status_code} to HEAD); "
+            detail=f"{self.short_label} is reachable (HTTP {response.status_code} to HEAD); "
             "nothing was posted",
         )
 
@@ -160,8 +143,12 @@ class WebhookConnector(_HttpSinkConnector):
     A 2xx answer whose JSON carries `id` and/or `url` gives external_id/permalink.
     """
 
-    platform = "webhook"
-    label = "Webhook"
+    slug = "webhook"
+    label = "JSON webhook"
+    short_label = "Webhook"
+    audience = None
+    # Media go as links in the JSON, so any file will do.
+    limits = Limits()
     config_model = WebhookConfig
     credentials_model = WebhookCredentials
     config: WebhookConfig
@@ -290,6 +277,7 @@ def _chunks(text: str, size: int) -> list[str]:
 
 
 class _ChatConnector(_HttpSinkConnector):
+    audience = "internal"
     config_model = ChatConfig
     credentials_model = ChatCredentials
     config: ChatConfig
@@ -317,8 +305,10 @@ class SlackConnector(_ChatConnector):
     channel needs reconnecting. 400 and other refusals are Permanent with Slack's words.
     """
 
-    platform = "slack"
+    slug = "slack"
     label = "Slack"
+    short_label = "Slack"
+    limits = Limits(text=40_000)
 
     def payload(self, request: PublishRequest) -> dict[str, Any]:
         blocks: list[dict[str, Any]] = []
@@ -403,8 +393,10 @@ class MattermostConnector(_ChatConnector):
     A 429 waits for `Retry-After`, else for `X-Ratelimit-Reset` (seconds).
     """
 
-    platform = "mattermost"
+    slug = "mattermost"
     label = "Mattermost"
+    short_label = "Mattermost"
+    limits = Limits(text=16_383)
 
     def payload(self, request: PublishRequest) -> dict[str, Any]:
         parts = []
@@ -475,8 +467,11 @@ class TeamsConnector(_ChatConnector):
     the workflow or connector is gone (AuthExpired); a 400 is Permanent.
     """
 
-    platform = "teams"
+    slug = "teams"
     label = "Microsoft Teams"
+    short_label = "Microsoft Teams"
+    # The whole card must stay under Teams' 28 KB message size.
+    limits = Limits(text=25_000)
 
     @staticmethod
     def card(request: PublishRequest) -> dict[str, Any]:

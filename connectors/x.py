@@ -85,6 +85,8 @@ from connectors.base import (
     CheckResult,
     Connector,
     HttpUrlStr,
+    Limits,
+    Measure,
     MediaFile,
     Permanent,
     PlatformConfig,
@@ -107,22 +109,11 @@ from connectors.http import (
     retry_after,
     send,
 )
-from connectors.rules import MB, media_count, media_types, text_required
+from connectors.rules import MB, media_problems, refuse, within_limits
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_WEIGHTED_LENGTH = 280
-MEDIA = {
-    "image/jpeg": 5 * MB,
-    "image/png": 5 * MB,
-    "image/webp": 5 * MB,
-    "image/gif": 15 * MB,
-    "video/mp4": 512 * MB,
-    "video/quicktime": 512 * MB,
-}
-
-LABEL = "X"
 API_HOST = "https://api.twitter.com"  # tweepy's, for the v2 API
 UPLOAD_HOST = "https://upload.twitter.com"  # tweepy's default upload_host
 TOKEN_URL = "https://api.x.com/2/oauth2/token"
@@ -201,25 +192,6 @@ def tweet_text(request: PublishRequest) -> str:
     if not link or link in text:
         return text
     return f"{text.rstrip()}\n\n{link}" if text.strip() else link
-
-
-def media_problems(media: tuple[MediaFile, ...]) -> list[Problem]:
-    return media_types(media, MEDIA, "X") + media_count(media, max_images=4, max_videos=1)
-
-
-def validate(request: PublishRequest) -> list[Problem]:
-    problems = text_required(request)
-    length = weighted_length(tweet_text(request))
-    if length > MAX_WEIGHTED_LENGTH:
-        with_link = " (the link included)" if tweet_text(request) != request.text else ""
-        problems.append(
-            Problem(
-                "text",
-                f"{length} of {MAX_WEIGHTED_LENGTH} characters as X counts them{with_link}",
-            )
-        )
-    problems += media_problems(request.media)
-    return problems
 
 
 # -- logging ---------------------------------------------------------------------------
@@ -427,10 +399,40 @@ def _media_id(answer: object) -> str | None:
 class XConnector(Connector):
     """Posts to one X account through tweepy (see the module doc)."""
 
+    slug = "x"
+    label = "X"
+    short_label = "X"
+    audience = "external"
+    limits = Limits(
+        text=280,
+        text_unit="characters as X counts them",
+        media_types={
+            "image/jpeg": 5 * MB,
+            "image/png": 5 * MB,
+            "image/webp": 5 * MB,
+            "image/gif": 15 * MB,
+            "video/mp4": 512 * MB,
+            "video/quicktime": 512 * MB,
+        },
+        max_images=4,
+        max_videos=1,
+    )
     config: XConfig
     credentials: XCredentials
     config_model = XConfig
     credentials_model = XCredentials
+
+    @classmethod
+    def measure(cls, request: PublishRequest) -> Measure:
+        """X's weighted length of what goes out: the text with the link appended."""
+        text = tweet_text(request)
+        with_link = " (the link included)" if text != request.text else ""
+        return Measure(weighted_length(text), cls.limits.text, cls.limits.text_unit + with_link)
+
+    @classmethod
+    def validate(cls, request: PublishRequest) -> list[Problem]:
+        return within_limits(cls, request)
+
     chunk_bytes = CHUNK_BYTES
     processing_limit = PROCESSING_LIMIT_SECONDS
 
@@ -559,9 +561,7 @@ class XConnector(Connector):
     # -- publishing ----------------------------------------------------------------------
 
     async def publish(self, request: PublishRequest) -> PublishResult:
-        problems = media_problems(request.media)
-        if problems:
-            raise Permanent("; ".join(p.message for p in problems), code="media")
+        refuse(media_problems(type(self), request.media), code="media")
         if request.media and not self.oauth1:
             raise Permanent(
                 "X takes media only from OAuth 1.0a credentials (consumer key and secret, "

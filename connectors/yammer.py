@@ -32,6 +32,7 @@ from connectors.base import (
     AuthExpired,
     CheckResult,
     Connector,
+    Limits,
     Permanent,
     PlatformConfig,
     PlatformCredentials,
@@ -52,18 +53,14 @@ from connectors.http import (
     retry_after,
     send,
 )
-from connectors.rules import MB, media_types, text_required
+from connectors.rules import MB, within_limits
 
-MEDIA = {
-    t: 4 * MB for t in ("image/jpeg", "image/png", "image/gif", "application/pdf", "video/mp4")
-}
 DEFAULT_API_BASE = "https://www.yammer.com"
 MAX_TOPICS = 20
 # Messages: 10 requests in 30 seconds per user and app. A 429 without Retry-After
 # waits for a whole window.
 RATE_LIMIT_WINDOW = timedelta(seconds=30)
 OAUTH_EXCEPTION = "OAuthException"
-LABEL = "Yammer"
 
 
 class YammerConfig(PlatformConfig):
@@ -73,10 +70,6 @@ class YammerConfig(PlatformConfig):
 
 class YammerCredentials(PlatformCredentials):
     access_token: str
-
-
-def validate(request: PublishRequest) -> list[Problem]:
-    return text_required(request) + media_types(request.media, MEDIA, "Yammer")
 
 
 def message_body(request: PublishRequest) -> str:
@@ -99,10 +92,24 @@ def topics(request: PublishRequest) -> list[str]:
 class YammerConnector(Connector):
     """Posts a message to a Yammer (Viva Engage) group; see the module docstring."""
 
+    slug = "yammer"
+    label = "Yammer / Viva Engage"
+    short_label = "Yammer"
+    audience = "internal"
+    limits = Limits(
+        media_types={
+            t: 4 * MB
+            for t in ("image/jpeg", "image/png", "image/gif", "application/pdf", "video/mp4")
+        },
+    )
     config: YammerConfig
     credentials: YammerCredentials
     config_model = YammerConfig
     credentials_model = YammerCredentials
+
+    @classmethod
+    def validate(cls, request: PublishRequest) -> list[Problem]:
+        return within_limits(cls, request)
 
     @property
     def api_base(self) -> str:
@@ -126,7 +133,7 @@ class YammerConnector(Connector):
 
     def _message(self, response: httpx.Response, detail: str | None = None) -> str:
         text = detail if detail is not None else body_excerpt(response, secrets=self.secrets())
-        head = f"{LABEL} answered HTTP {response.status_code}"
+        head = f"{self.short_label} answered HTTP {response.status_code}"
         return f"{head}: {excerpt(redact(text, self.secrets()))}" if text else head
 
     def _raise_for_answer(self, response: httpx.Response) -> None:
@@ -139,7 +146,9 @@ class YammerConnector(Connector):
             if retry_at is None:
                 retry_at = self.now() + RATE_LIMIT_WINDOW
             raise RateLimited(self._message(response), retry_at)
-        check_common_status(response, platform=LABEL, now=self.now(), secrets=self.secrets())
+        check_common_status(
+            response, platform=self.short_label, now=self.now(), secrets=self.secrets()
+        )
         if status == 400 and OAUTH_EXCEPTION in response.text:
             raise AuthExpired(self._message(response))
         detail = _error_detail(json_body(response))
@@ -205,7 +214,9 @@ class YammerConnector(Connector):
             if key in user
         }
         who = account.get("full_name") or account.get("email") or "its user"
-        return CheckResult(ok=True, detail=f"{LABEL} accepts the token of {who}", account=account)
+        return CheckResult(
+            ok=True, detail=f"{self.short_label} accepts the token of {who}", account=account
+        )
 
 
 def _error_detail(answer: Any) -> str | None:

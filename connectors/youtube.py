@@ -76,6 +76,8 @@ from connectors.base import (
     CheckResult,
     Connector,
     HttpUrlStr,
+    Limits,
+    Measure,
     MediaFile,
     ObjectiveRef,
     Permanent,
@@ -100,19 +102,12 @@ from connectors.http import (
     retry_after,
     send,
 )
-from connectors.rules import MB, media_types
+from connectors.rules import MB, media_problems, refuse, title_problems, within_limits
 
 log = logging.getLogger(__name__)
 
-MAX_TITLE = 100
 MAX_DESCRIPTION_BYTES = 5000
 MAX_TAGS_CHARS = 500  # all tags together, commas and the quotes around tags with spaces
-MEDIA = {
-    t: 256 * 1024 * MB
-    for t in ("video/mp4", "video/quicktime", "video/webm", "video/x-msvideo", "video/mpeg")
-}
-
-LABEL = "YouTube"
 API_BASE = "https://www.googleapis.com"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
 PERMALINK = "https://www.youtube.com/watch?v={}"
@@ -144,28 +139,6 @@ class YouTubeCredentials(PlatformCredentials):
     client_id: str
     client_secret: str
     access_token: str | None = None
-
-
-def validate(request: PublishRequest) -> list[Problem]:
-    problems: list[Problem] = []
-    title = (request.title or "").strip()
-    if not title:
-        problems.append(Problem("title", "YouTube needs a title"))
-    elif len(title) > MAX_TITLE:
-        problems.append(Problem("title", f"{len(title)} characters, the limit is {MAX_TITLE}"))
-    if any(c in title for c in "<>"):
-        problems.append(Problem("title", "YouTube titles may not contain < or >"))
-    size = len(request.text.encode())
-    if size > MAX_DESCRIPTION_BYTES:
-        problems.append(Problem("text", f"{size} bytes, the limit is {MAX_DESCRIPTION_BYTES}"))
-    if any(c in request.text for c in "<>"):
-        problems.append(Problem("text", "YouTube descriptions may not contain < or >"))
-    videos = [m for m in request.media if m.kind == "video"]
-    if len(videos) != 1 or len(request.media) != 1:
-        problems.append(Problem("media_ids", "YouTube needs exactly one video"))
-    else:
-        problems += media_types(request.media, MEDIA, "YouTube")
-    return problems
 
 
 # -- pure helpers --------------------------------------------------------------------
@@ -233,10 +206,40 @@ class YouTubeConnector(Connector):
     interruptions one publish survives) are tunable for tests and slow links.
     """
 
+    slug = "youtube"
+    label = "YouTube"
+    short_label = "YouTube"
+    audience = "external"
+    limits = Limits(
+        text=MAX_DESCRIPTION_BYTES,
+        text_unit="bytes",
+        text_required=False,
+        title=100,
+        title_required=True,
+        media_types={
+            t: 256 * 1024 * MB
+            for t in ("video/mp4", "video/quicktime", "video/webm", "video/x-msvideo", "video/mpeg")
+        },
+        single_file="video",
+    )
     config: YouTubeConfig
     credentials: YouTubeCredentials
     config_model = YouTubeConfig
     credentials_model = YouTubeCredentials
+
+    @classmethod
+    def measure(cls, request: PublishRequest) -> Measure:
+        """The description's limit is in bytes of UTF-8, not characters."""
+        return Measure(len(request.text.encode()), cls.limits.text, cls.limits.text_unit)
+
+    @classmethod
+    def validate(cls, request: PublishRequest) -> list[Problem]:
+        problems = within_limits(cls, request)
+        if any(c in (request.title or "") for c in "<>"):
+            problems.append(Problem("title", "YouTube titles may not contain < or >"))
+        if any(c in request.text for c in "<>"):
+            problems.append(Problem("text", "YouTube descriptions may not contain < or >"))
+        return problems
 
     def __init__(
         self,
@@ -358,13 +361,10 @@ class YouTubeConnector(Connector):
     # -- publishing ------------------------------------------------------------------
 
     async def publish(self, request: PublishRequest) -> PublishResult:
-        videos = [m for m in request.media if m.kind == "video"]
-        if len(videos) != 1 or len(request.media) != 1:
-            raise Permanent("YouTube needs exactly one video", code="media_count")
-        video = videos[0]
+        refuse(media_problems(type(self), request.media), code="media")
+        refuse(title_problems(type(self), request.title), code="title")
+        video = request.media[0]
         title = (request.title or "").strip()
-        if not title:
-            raise Permanent("YouTube needs a title", code="title_missing")
         try:
             total = video.path.stat().st_size
         except OSError:
@@ -520,7 +520,7 @@ class YouTubeConnector(Connector):
                 continue
             if status >= 500:
                 interruptions += 1
-                problem = self._status_text(LABEL, response)
+                problem = self._status_text(self.short_label, response)
                 if interruptions > self.max_resumes:
                     raise self._gave_up(problem, interruptions, final_sent)
                 ask = True
@@ -624,11 +624,15 @@ class YouTubeConnector(Connector):
         if response.status_code == 429:
             now = self.now()
             return RateLimited(
-                self._status_text(LABEL, response),
+                self._status_text(self.short_label, response),
                 retry_after(response.headers, now=now) or now + SHORT_RATE_LIMIT_WAIT,
             )
-        check_common_status(response, platform=LABEL, now=self.now(), secrets=self.secrets())
-        return Permanent(self._status_text(LABEL, response), code=f"http_{response.status_code}")
+        check_common_status(
+            response, platform=self.short_label, now=self.now(), secrets=self.secrets()
+        )
+        return Permanent(
+            self._status_text(self.short_label, response), code=f"http_{response.status_code}"
+        )
 
     # -- checking --------------------------------------------------------------------
 

@@ -1,14 +1,14 @@
 """The compose form: reading it, filling it from a post, and the live per-channel check.
 
 The check runs each chosen channel's real `validate` (the one the posts service runs
-when a post is scheduled) on the text as typed; the counters show the figure that
-rule limits (X's weighted length, bytes for YouTube's description, characters
-elsewhere), taken from the connector modules, never counted differently here.
+when a post is scheduled) on the text as typed; the counter is the connector class's
+own `measure()` (X's weighted length, bytes for YouTube's description, characters
+elsewhere) against its declared limit, never counted differently here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,43 +23,7 @@ from app.errors import FieldProblem, problems_from_pydantic
 from app.media.models import Media
 from app.posts.requests import publish_request
 from app.posts.schemas import PostCreate, PostOut, PostUpdate
-from connectors import facebook, webhooks, x, youtube
-from connectors.base import PublishRequest
 from connectors.registry import get_platform
-
-
-@dataclass(frozen=True)
-class Counter:
-    count: Callable[[PublishRequest], int]
-    limit: int | None
-    unit: str
-
-
-def _chars(request: PublishRequest) -> int:
-    return len(request.text)
-
-
-def _utf8_bytes(request: PublishRequest) -> int:
-    return len(request.text.encode())
-
-
-def _x_length(request: PublishRequest) -> int:
-    # What goes out on X is the text with the link appended (x.tweet_text).
-    return x.weighted_length(x.tweet_text(request))
-
-
-# What each platform's `validate` limits, measured by the connector module's own
-# functions and limits (None: no length limit). tests/web/test_pages.py checks that
-# a counter over its limit is exactly when `validate` names the text.
-COUNTERS: dict[str, Counter] = {
-    "x": Counter(_x_length, x.MAX_WEIGHTED_LENGTH, "characters as X counts them"),
-    "facebook": Counter(_chars, facebook.MAX_MESSAGE, "characters"),
-    "youtube": Counter(_utf8_bytes, youtube.MAX_DESCRIPTION_BYTES, "bytes"),
-    "slack": Counter(_chars, webhooks.SLACK_MAX_TEXT, "characters"),
-    "teams": Counter(_chars, webhooks.TEAMS_MAX_TEXT, "characters"),
-    "mattermost": Counter(_chars, webhooks.MATTERMOST_MAX_TEXT, "characters"),
-}
-PLAIN = Counter(_chars, None, "characters")
 
 
 @dataclass
@@ -208,8 +172,7 @@ def check_channels(
     out = []
     for channel in channels:
         platform = get_platform(channel.platform)
-        counter = COUNTERS.get(platform.name, PLAIN)
-        count = counter.count(request)
+        measure = platform.measure(request)
         problems = [{"field": p.field, "message": p.message} for p in platform.validate(request)]
         if internal_only and channel.audience != "internal":
             problems.append(
@@ -221,10 +184,10 @@ def check_channels(
                 "name": channel.name,
                 "platform": platform.label,
                 "audience": channel.audience,
-                "count": count,
-                "limit": counter.limit,
-                "unit": counter.unit,
-                "over": counter.limit is not None and count > counter.limit,
+                "count": measure.used,
+                "limit": measure.limit,
+                "unit": measure.unit,
+                "over": measure.over,
                 "problems": problems,
             }
         )

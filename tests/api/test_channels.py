@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from app.channels.models import Channel
 from app.db import transaction
 from app.runtime import Runtime
+from connectors.registry import PLATFORMS
 from tests.helpers import (
     API,
     locs,
@@ -107,17 +108,15 @@ VALID: dict[str, dict[str, Any]] = {
     },
 }
 
-AUDIENCE = {
-    "x": "external",
-    "facebook": "external",
-    "youtube": "external",
-    "flickr": "external",
-    "yammer": "internal",
-    "slack": "internal",
-    "teams": "internal",
-    "mattermost": "internal",
-    "email": "internal",
-}
+# The audience each platform's connector class declares (None: the creator chooses).
+AUDIENCE = {name: p.audience for name, p in PLATFORMS.items() if p.audience is not None}
+# One example per platform: the first VALID case naming it.
+CASE = {body["platform"]: case for case, body in reversed(VALID.items())}
+
+
+def test_every_registered_platform_has_an_example_channel() -> None:
+    assert set(CASE) == set(PLATFORMS)
+
 
 # One wrong config or credential per platform, and the loc it must name.
 INVALID: list[tuple[str, dict[str, Any], str]] = [
@@ -293,7 +292,7 @@ def test_unknown_platform(client: TestClient, admin: dict[str, str], runtime: Ru
 
 def test_audience_is_fixed_by_the_platform(client: TestClient, admin: dict[str, str]) -> None:
     for platform, audience in AUDIENCE.items():
-        case = "x-oauth1" if platform == "x" else platform
+        case = CASE[platform]
         other = "internal" if audience == "external" else "external"
         response = client.post(f"{API}/channels", json=_body(case, audience=other), headers=admin)
         assert response.status_code == 422, case
@@ -301,7 +300,7 @@ def test_audience_is_fixed_by_the_platform(client: TestClient, admin: dict[str, 
         assert f"always {audience}" in response.json()["detail"][0]["msg"]
     assert total(client, admin, "/channels") == 0
     for platform, audience in AUDIENCE.items():
-        case = "x-oauth1" if platform == "x" else platform
+        case = CASE[platform]
         ok = client.post(f"{API}/channels", json=_body(case, audience=audience), headers=admin)
         assert ok.status_code == 201, case
 

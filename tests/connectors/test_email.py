@@ -22,7 +22,6 @@ from connectors.base import (
     Transient,
 )
 from connectors.email import EmailConfig, EmailConnector, EmailCredentials, subject
-from connectors.registry import PLATFORMS
 from tests.connectors.conftest import NOW, closed_port
 from tests.connectors.harnesses import REQUEST
 from tests.connectors.smtp import PASSWORD, USERNAME, SmtpServer, TlsFiles
@@ -81,10 +80,6 @@ def starttls_server(tls_files: TlsFiles) -> object:
 def ssl_server(tls_files: TlsFiles) -> object:
     with SmtpServer(tls=tls_files, mode="ssl") as server:
         yield server
-
-
-def test_registry_names_the_connector() -> None:
-    assert PLATFORMS["email"].connector is EmailConnector
 
 
 def test_one_message_with_the_right_headers_and_body(smtp_server: SmtpServer) -> None:

@@ -30,7 +30,6 @@ from connectors.facebook import (
     FacebookConnector,
     FacebookCredentials,
 )
-from connectors.registry import PLATFORMS
 from tests.connectors.conftest import NOW
 from tests.connectors.harnesses import make_client
 from tests.connectors.media_files import make_image, make_video
@@ -102,10 +101,6 @@ def permalink(post_id: str) -> str:
 
 
 # -- what goes out -------------------------------------------------------------------
-
-
-def test_the_registry_knows_the_connector() -> None:
-    assert PLATFORMS["facebook"].connector is FacebookConnector
 
 
 def test_a_text_post_goes_to_the_feed_with_its_link(fake: FakeFacebook) -> None:

@@ -26,7 +26,6 @@ from connectors.base import (
     Transient,
 )
 from connectors.flickr import FlickrConfig, FlickrConnector, FlickrCredentials, tags_for
-from connectors.registry import PLATFORMS
 from tests.connectors.conftest import NOW
 from tests.connectors.harness_flickr import flickr_credentials
 from tests.connectors.harnesses import make_client
@@ -119,10 +118,6 @@ def assert_no_secrets(text: str) -> None:
 
 
 # -- what goes up --------------------------------------------------------------------
-
-
-def test_the_registry_knows_the_connector() -> None:
-    assert PLATFORMS["flickr"].connector is FlickrConnector
 
 
 def test_a_photo_goes_up_signed_with_its_title_description_and_tags(

@@ -29,7 +29,6 @@ from connectors.base import (
     Transient,
 )
 from connectors.checks import credentials_refused
-from connectors.registry import PLATFORMS
 from connectors.x import (
     XConfig,
     XConnector,
@@ -37,7 +36,6 @@ from connectors.x import (
     rewrite_url,
     timeouts_of,
     tweet_text,
-    validate,
     weighted_length,
 )
 from tests.connectors.conftest import NOW, closed_port
@@ -164,10 +162,6 @@ def image_request(tmp_path: Path, count: int = 1, **changes: Any) -> PublishRequ
 
 
 # -- publishing -----------------------------------------------------------------------
-
-
-def test_the_registry_knows_the_connector() -> None:
-    assert PLATFORMS["x"].connector is XConnector
 
 
 def test_a_post_with_an_image_uploads_it_then_posts_it_signed(fake: FakeX, tmp_path: Path) -> None:
@@ -619,53 +613,53 @@ def test_check_reports_an_unreachable_x(fake: FakeX) -> None:
 
 
 def test_281_weighted_characters_are_refused() -> None:
-    assert validate(text_request("a" * 280)) == []
-    [problem] = validate(text_request("a" * 281))
+    assert XConnector.validate(text_request("a" * 280)) == []
+    [problem] = XConnector.validate(text_request("a" * 281))
     assert problem.field == "text"
     assert "281 of 280" in problem.message
 
 
 def test_non_latin_characters_weigh_two() -> None:
     assert weighted_length("漢" * 140) == 280
-    assert validate(text_request("漢" * 140)) == []
-    assert validate(text_request("漢" * 141)) != []
+    assert XConnector.validate(text_request("漢" * 140)) == []
+    assert XConnector.validate(text_request("漢" * 141)) != []
 
 
 def test_a_long_url_counts_23() -> None:
     assert len(LONG_URL) > 150
     text = "a" * 256 + " " + LONG_URL  # far more than 280 characters, 280 as X counts
     assert len(text) > 400 and weighted_length(text) == 280
-    assert validate(text_request(text)) == []
-    assert validate(text_request("a" + text)) != []
+    assert XConnector.validate(text_request(text)) == []
+    assert XConnector.validate(text_request("a" + text)) != []
 
 
 def test_a_270_character_text_with_a_long_url_in_it_is_accepted() -> None:
     text = "Bake sale! " + "a" * (270 - 12 - len(LONG_URL)) + " " + LONG_URL
     assert len(text) == 270
     assert weighted_length(text) < len(text)
-    assert validate(text_request(text)) == []
+    assert XConnector.validate(text_request(text)) == []
 
 
 def test_the_link_counts_in_the_text_x_gets() -> None:
     text = "a" * 255
     assert tweet_text(text_request(text, link=LONG_URL)) == text + "\n\n" + LONG_URL
-    assert validate(text_request(text, link=LONG_URL)) == []  # 255 + 2 + 23
-    [problem] = validate(text_request("a" + text, link=LONG_URL))
+    assert XConnector.validate(text_request(text, link=LONG_URL)) == []  # 255 + 2 + 23
+    [problem] = XConnector.validate(text_request("a" + text, link=LONG_URL))
     assert "the link included" in problem.message
 
 
 def test_more_than_four_images_are_refused(tmp_path: Path) -> None:
-    assert validate(image_request(tmp_path, count=4)) == []
-    [problem] = validate(image_request(tmp_path, count=5))
+    assert XConnector.validate(image_request(tmp_path, count=4)) == []
+    [problem] = XConnector.validate(image_request(tmp_path, count=5))
     assert problem.field == "media_ids"
     assert "5 images" in problem.message
 
 
 def test_a_video_goes_alone(tmp_path: Path) -> None:
     video = make_video(tmp_path)
-    assert validate(text_request("film", media=(video,))) == []
+    assert XConnector.validate(text_request("film", media=(video,))) == []
     mixed = (video, make_image(tmp_path, "p.png"))
-    assert validate(text_request("film", media=mixed)) != []
+    assert XConnector.validate(text_request("film", media=mixed)) != []
 
 
 # -- plumbing -------------------------------------------------------------------------

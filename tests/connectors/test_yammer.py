@@ -1,4 +1,4 @@
-"""Yammer specifics: what is posted, what each answer means, the check, the registry."""
+"""Yammer specifics: what is posted, what each answer means, the check, validation."""
 
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ from connectors.base import (
     Transient,
 )
 from connectors.checks import credentials_refused
-from connectors.registry import get_platform
-from connectors.yammer import YammerConfig, YammerConnector, YammerCredentials, validate
+from connectors.yammer import YammerConfig, YammerConnector, YammerCredentials
 from tests.connectors.harnesses import REQUEST
 from tests.fakes.sinks import json_answer
 from tests.fakes.yammer import (
@@ -301,19 +300,15 @@ def test_check_of_a_busy_platform_is_not_a_refusal(fake: YammerFake) -> None:
     assert not credentials_refused(result)
 
 
-# -- validation and registry ----------------------------------------------------------------
+# -- validation --------------------------------------------------------------------------
 
 
 def test_validate_keeps_yammers_media_limits() -> None:
     webm = MediaFile("v", "v.webm", "video/webm", 10, Path("/x"))
     big = MediaFile("b", "b.png", "image/png", 5 * 1024 * 1024, Path("/x"))
 
-    problems = validate(replace(REQUEST, media=(webm, big)))
+    problems = YammerConnector.validate(replace(REQUEST, media=(webm, big)))
 
     assert [p.field for p in problems] == ["media_ids", "media_ids"]
     assert "video/webm is not accepted by Yammer" in problems[0].message
     assert "at most 4 MB" in problems[1].message
-
-
-def test_the_registry_knows_the_connector() -> None:
-    assert get_platform("yammer").connector is YammerConnector

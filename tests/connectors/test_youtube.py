@@ -1,5 +1,5 @@
 """The YouTube connector against tests.fakes.youtube: the resumable upload, resuming,
-token refresh, Google's errors, check(), validate(), and the fake's own protocol rules."""
+token refresh, Google's errors, check(), YouTubeConnector.validate(), and the fake's own protocol rules."""
 
 from __future__ import annotations
 
@@ -32,14 +32,12 @@ from connectors.base import (
     Transient,
 )
 from connectors.checks import credentials_refused
-from connectors.registry import PLATFORMS
 from connectors.youtube import (
     YouTubeConfig,
     YouTubeConnector,
     YouTubeCredentials,
     next_pacific_midnight,
     tags_for,
-    validate,
 )
 from tests.connectors.conftest import NOW
 from tests.connectors.harnesses import make_client
@@ -629,7 +627,7 @@ def test_check_reports_an_account_without_a_channel() -> None:
     assert "no YouTube channel" in result.detail
 
 
-# -- validate, helpers, registry ---------------------------------------------------------------
+# -- validate, helpers ------------------------------------------------------------------------
 
 
 def test_validate(tmp_path: Path) -> None:
@@ -637,7 +635,7 @@ def test_validate(tmp_path: Path) -> None:
     image = make_image(tmp_path)
 
     def fields(**changes: Any) -> list[str]:
-        return [p.field for p in validate(post(video, **changes))]
+        return [p.field for p in YouTubeConnector.validate(post(video, **changes))]
 
     assert fields() == []
     assert fields(title="x" * 100) == []
@@ -679,10 +677,6 @@ def test_chunk_size_must_be_a_multiple_of_256_kib() -> None:
     with pytest.raises(ValueError):
         asyncio.run(build(300_000))
     assert asyncio.run(build(4 * UNIT)).chunk_size == 4 * UNIT
-
-
-def test_the_registry_knows_the_connector() -> None:
-    assert PLATFORMS["youtube"].connector is YouTubeConnector
 
 
 # -- the fake follows Google's upload protocol ----------------------------------------------------
