@@ -63,6 +63,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -188,6 +189,18 @@ def received_bytes(response: httpx.Response) -> int | None:
         return 0
     match = _RANGE.match(value.strip())
     return int(match.group(1)) + 1 if match else None
+
+
+@dataclass
+class _UploadState:
+    """Where one resumable upload stands."""
+
+    session: str  # the session URI (secret: it lets anyone send bytes)
+    total: int
+    offset: int = 0  # the first byte the server does not hold, as it last told us
+    interruptions: int = 0
+    ask: bool = False  # ask the server what it holds before sending more
+    final_sent: bool = False  # the last byte went out, and no answer since says it was missing
 
 
 def _read_range(path: Path, offset: int, length: int) -> bytes:
@@ -425,107 +438,117 @@ class YouTubeConnector(Connector):
             raise self._api_error(response)
 
     async def _upload(self, session: str, video: MediaFile, total: int) -> PublishResult:
-        offset = 0  # the first byte the server does not hold, as it last told us
-        interruptions = 0
-        ask = False  # ask the server what it holds before sending more
-        final_sent = False  # the last byte went out, and no answer since says it was missing
-        problem = ""
+        state = _UploadState(session, total)
         while True:
-            if ask:
-                content = b""
-                headers = {"Content-Range": f"bytes */{total}"}
-                sends_last = False
-            else:
-                want = min(self.chunk_size, total - offset)
-                try:
-                    content = await asyncio.to_thread(_read_range, video.path, offset, want)
-                except OSError:
-                    content = b""
-                if len(content) != want:
-                    raise self._unsure(
-                        Permanent(
-                            f"{video.filename}: the media file changed or became unreadable "
-                            "during the upload",
-                            code="media_changed",
-                        ),
-                        final_sent,
-                    )
-                last = offset + want - 1
-                headers = {
-                    "Content-Range": f"bytes {offset}-{last}/{total}",
-                    "Content-Type": video.content_type,
-                }
-                sends_last = last == total - 1
+            content, headers, sends_last = await self._next_piece(state, video)
             try:
-                response = await self._put(session, content, headers)
+                response = await self._put(state.session, content, headers)
             except (Transient, Ambiguous) as exc:
                 # Transient: no connection, this request never left. Ambiguous: it left and
                 # its answer was lost, so the server may hold more than it last said.
                 if sends_last and isinstance(exc, Ambiguous):
-                    final_sent = True
-                interruptions += 1
-                problem = exc.message
-                if interruptions > self.max_resumes:
-                    raise self._gave_up(problem, interruptions, final_sent) from None
+                    state.final_sent = True
+                self._count_interruption(state, exc.message)
                 log.info(
                     "YouTube upload interrupted at byte %d of %d; asking where it stands",
-                    offset,
+                    state.offset,
                     total,
                 )
-                ask = True
+                state.ask = True
                 continue
             if sends_last:
-                final_sent = True  # until an answer says bytes are missing
-            status = response.status_code
-            if status in (200, 201):
-                return self._result(response)
-            if status == 308:
-                held = received_bytes(response)
-                if held is None or held > total:
-                    raise self._unsure(
-                        Transient(
-                            f"YouTube answered 308 with an unreadable Range "
-                            f"({excerpt(response.headers.get('range', ''))}); nothing was published"
-                        ),
-                        final_sent,
-                    )
-                if not ask and held <= offset:
-                    # A chunk that moved nothing forward: count it, so this cannot loop.
-                    interruptions += 1
-                    problem = f"YouTube kept none of the chunk at byte {offset}"
-                    if interruptions > self.max_resumes:
-                        raise self._gave_up(problem, interruptions, final_sent)
-                offset = held
-                final_sent = False  # the server says bytes are missing: no video yet
-                ask = False
-                moved = response.headers.get("location")
-                if moved:
-                    session = str(response.url.join(moved))
-                    self._hide(session)
-                continue
-            if status in (404, 410):
-                raise self._unsure(
-                    Transient(
-                        f"YouTube's upload session expired (HTTP {status}); nothing was "
-                        "published, the next attempt starts the upload over"
-                    ),
-                    final_sent,
-                )
-            if status == 401 and not self._refreshed:
-                try:
-                    await self._refresh()
-                except PublishError as exc:
-                    raise self._unsure(exc, final_sent) from None
-                ask = True
-                continue
-            if status >= 500:
-                interruptions += 1
-                problem = self._status_text(self.short_label, response)
-                if interruptions > self.max_resumes:
-                    raise self._gave_up(problem, interruptions, final_sent)
-                ask = True
-                continue
-            raise self._unsure(self._api_error(response), final_sent)
+                state.final_sent = True  # until an answer says bytes are missing
+            result = await self._settle(state, response)
+            if result is not None:
+                return result
+
+    async def _next_piece(
+        self, state: _UploadState, video: MediaFile
+    ) -> tuple[bytes, dict[str, str], bool]:
+        """What to PUT next: an empty status query, or the next chunk read from disk;
+        and whether it holds the last byte."""
+        if state.ask:
+            return b"", {"Content-Range": f"bytes */{state.total}"}, False
+        want = min(self.chunk_size, state.total - state.offset)
+        try:
+            content = await asyncio.to_thread(_read_range, video.path, state.offset, want)
+        except OSError:
+            content = b""
+        if len(content) != want:
+            raise self._unsure(
+                Permanent(
+                    f"{video.filename}: the media file changed or became unreadable "
+                    "during the upload",
+                    code="media_changed",
+                ),
+                state.final_sent,
+            )
+        last = state.offset + want - 1
+        headers = {
+            "Content-Range": f"bytes {state.offset}-{last}/{state.total}",
+            "Content-Type": video.content_type,
+        }
+        return content, headers, last == state.total - 1
+
+    async def _settle(self, state: _UploadState, response: httpx.Response) -> PublishResult | None:
+        """The upload's result once the server has the video; None to go on."""
+        status = response.status_code
+        if status in (200, 201):
+            return self._result(response)
+        if status == 308:
+            self._resume_from(state, response)
+            return None
+        if status in (404, 410):
+            raise self._unsure(
+                Transient(
+                    f"YouTube's upload session expired (HTTP {status}); nothing was "
+                    "published, the next attempt starts the upload over"
+                ),
+                state.final_sent,
+            )
+        if status == 401 and not self._refreshed:
+            try:
+                await self._refresh()
+            except PublishError as exc:
+                raise self._unsure(exc, state.final_sent) from None
+            state.ask = True
+            return None
+        if status >= 500:
+            self._count_interruption(state, self._status_text(self.short_label, response))
+            state.ask = True
+            return None
+        raise self._unsure(self._api_error(response), state.final_sent)
+
+    def _resume_from(self, state: _UploadState, response: httpx.Response) -> None:
+        """Go on from the byte a 308 says the server lacks (at the URI it names, if any)."""
+        held = received_bytes(response)
+        if held is None or held > state.total:
+            raise self._unsure(
+                Transient(
+                    f"YouTube answered 308 with an unreadable Range "
+                    f"({excerpt(response.headers.get('range', ''))}); nothing was published"
+                ),
+                state.final_sent,
+            )
+        if not state.ask and held <= state.offset:
+            # A chunk that moved nothing forward: count it, so this cannot loop.
+            self._count_interruption(
+                state, f"YouTube kept none of the chunk at byte {state.offset}"
+            )
+        state.offset = held
+        state.final_sent = False  # the server says bytes are missing: no video yet
+        state.ask = False
+        moved = response.headers.get("location")
+        if moved:
+            state.session = str(response.url.join(moved))
+            self._hide(state.session)
+
+    def _count_interruption(self, state: _UploadState, problem: str) -> None:
+        """One more interruption; past `max_resumes`, give up."""
+        state.interruptions += 1
+        if state.interruptions > self.max_resumes:
+            # Not chained: the cause's text may hold the session URI.
+            raise self._gave_up(problem, state.interruptions, state.final_sent) from None
 
     async def _put(self, session: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
         token = await self._token()
