@@ -91,7 +91,8 @@ def _nothing_sent(exc: Exception) -> bool:
 
 
 def _aiohttp_nothing_sent(exc: BaseException) -> bool:
-    assert aiohttp is not None
+    if aiohttp is None:  # not installed: no aiohttp error can reach here
+        return False
     # ClientConnectorError covers refused, DNS, TLS and proxy connection failures;
     # ConnectionTimeoutError covers both the pool wait and the TCP connect.
     return isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)

@@ -670,10 +670,11 @@ class XConnector(Connector):
         """Wait until X has processed the media (FINALIZE's or STATUS's `processing_info`)."""
         deadline = time.monotonic() + self.processing_limit
         while True:
-            state = info.get("state") if isinstance(info, dict) else None
+            if not isinstance(info, dict):
+                return  # no processing_info: nothing to wait for
+            state = info.get("state")
             if state is None or state == "succeeded":
                 return
-            assert isinstance(info, dict)
             if state == "failed":
                 error = info.get("error")
                 message = error.get("message") if isinstance(error, dict) else None
