@@ -31,3 +31,11 @@ class Channel(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def internal_only_problem(channel: Channel, *, internal_only: bool) -> str | None:
+    """Why an internal-only post cannot go to `channel`, or None: one rule for the posts
+    service (which refuses the post) and the compose page (which shows it as typed)."""
+    if internal_only and channel.audience != "internal":
+        return f"channel {channel.name!r} is external and the post is internal_only"
+    return None

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.channels.models import Channel, ChannelStatus
+from app.channels.models import Channel, ChannelStatus, internal_only_problem
 from app.db import new_id
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from app.media.models import Media
@@ -117,13 +117,10 @@ def _resolve_and_check(
                 )
             )
     for i, channel in enumerate(channels):
-        if draft.internal_only and channel.audience != "internal":
+        refused = internal_only_problem(channel, internal_only=draft.internal_only)
+        if refused is not None:
             problems.append(
-                FieldProblem(
-                    ("body", "channel_ids", i),
-                    f"channel {channel.name!r} is external and the post is internal_only",
-                    channel_id=channel.id,
-                )
+                FieldProblem(("body", "channel_ids", i), refused, channel_id=channel.id)
             )
         if scheduling and channel.status == ChannelStatus.disabled:
             problems.append(

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from app.channels.models import Channel
+from app.channels.models import Channel, internal_only_problem
 from app.errors import FieldProblem, problems_from_pydantic
 from app.media.models import Media
 from app.posts.requests import publish_request
@@ -174,10 +174,9 @@ def check_channels(
         platform = get_platform(channel.platform)
         measure = platform.measure(request)
         problems = [{"field": p.field, "message": p.message} for p in platform.validate(request)]
-        if internal_only and channel.audience != "internal":
-            problems.append(
-                {"field": "channel_ids", "message": "external: the post is internal only"}
-            )
+        refused = internal_only_problem(channel, internal_only=internal_only)
+        if refused is not None:
+            problems.append({"field": "channel_ids", "message": refused})
         out.append(
             {
                 "channel_id": channel.id,

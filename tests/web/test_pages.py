@@ -307,7 +307,7 @@ def test_the_live_check_runs_each_platforms_own_rules(
     assert (x["count"], x["limit"], x["over"]) == (282, 280, True)
     assert [p["message"] for p in x["problems"]] == [
         "282 of 280 characters as X counts them",
-        "external: the post is internal only",
+        "channel 'Main X account' is external and the post is internal_only",
     ]
     assert (hook["count"], hook["limit"], hook["problems"]) == (141, None, [])
 
