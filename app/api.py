@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from app.alerts.views import router as alerts
+from app.channels.platforms import router as platforms
 from app.channels.views import router as channels
 from app.coverage.views import router as coverage
 from app.deps import no_nul_in_url
@@ -12,5 +13,5 @@ from app.posts.views import router as posts
 from app.reports.views import router as reports
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(no_nul_in_url)])
-for feature in (objectives, channels, posts, alerts, coverage, media, reports):
+for feature in (objectives, channels, posts, alerts, coverage, media, reports, platforms):
     router.include_router(feature)
