@@ -68,7 +68,8 @@ class ChatCredentials(PlatformCredentials):
 
 
 class _HttpSinkConnector(Connector):
-    """What the four webhook-family connectors share: a clock and a reachability probe.
+    """What the four webhook-family connectors share: a clock, a reachability probe, and
+    validation by nothing but their declared limits.
 
     `now` is injectable (the dispatcher passes its clock) so Retry-After arithmetic is
     exact in tests; it defaults to the system clock.
