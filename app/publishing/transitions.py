@@ -1,0 +1,337 @@
+"""The delivery state machine: every change of a delivery's status, defined once.
+
+This module is the only writer of `deliveries.status` (a test greps the source tree to
+keep it so). Each transition is a function returning a `Change`: the statuses it may
+start from (its guard) and the column values it writes. A `Change` is applied the same
+way to an ORM row (`apply`) or as one Core UPDATE over many rows (`update_many`), so
+the ORM path and the bulk path cannot drift apart.
+
+Exactly-once rules, state x event -> new state:
+
+| from                                  | event           | to          | guard                                          | recorded                                                                 |
+|---------------------------------------|-----------------|-------------|------------------------------------------------|--------------------------------------------------------------------------|
+| (new), draft, scheduled, retrying, failed | schedule    | scheduled or draft | no delivery of the post may be out (caller)  | attempts 0, next_attempt_at = post time, lease and error cleared         |
+| scheduled, retrying                   | claim           | publishing  | due, channel under its in-flight limit, row not locked | lease_owner, lease_expires_at; committed before any network call  |
+| publishing (our lease), unknown       | succeed         | published   | our lease; or a late success after unknown     | attempts+1, published_at, external_id, permalink; error, lease cleared    |
+| publishing (our lease)                | retry later     | retrying    | transient and attempts left                    | attempts+1, next_attempt_at = now + backoff, error; lease cleared        |
+| publishing (our lease)                | rate limited    | retrying    | the platform asked to wait                     | attempts unchanged, next_attempt_at = platform's reset; lease cleared    |
+| publishing (our lease)                | fail            | failed      | nothing went out (refused, gave up, pre-call)  | attempts+1, error kind and message; lease cleared                        |
+| publishing (our lease)                | mark unknown    | unknown     | the call may have gone out                     | attempts+1, error kind `ambiguous`; lease cleared                        |
+| publishing (any lease)                | recover lease   | unknown     | lease_expires_at < now (its worker stalled)    | attempts+1, error kind `ambiguous`; lease cleared                        |
+| scheduled, retrying                   | miss window / refuse | failed | found too late, channel unusable, internal only | error kind and message; attempts unchanged                             |
+| draft, scheduled, retrying            | cancel          | cancelled   | the post is not out (caller)                   | next_attempt_at cleared                                                  |
+| failed, unknown                       | reset for retry | scheduled   | the post is scheduled (caller)                 | attempts 0, next_attempt_at = now, lease cleared                         |
+
+Published, failed and cancelled are final for the engine; only a person leaves failed
+or unknown (reset for retry). Alerts and the attempt history are written alongside by
+`outcomes`; what a transition writes to the delivery row is here only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, literal_column, or_, update
+from sqlalchemy.orm import Session
+
+from app.posts.models import PENDING, Delivery, DeliveryStatus
+from connectors.base import OutcomeKind
+
+S = DeliveryStatus
+
+
+class IllegalTransition(RuntimeError):
+    """A transition was applied to a delivery whose state does not allow it (a bug)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One transition's writes to a delivery row, and the states it may start from.
+
+    `owner`: when set, a delivery that is `publishing` must hold this worker's lease,
+    so a worker whose lease was taken over cannot overwrite what a person now sees.
+    """
+
+    name: str
+    sources: frozenset[DeliveryStatus | None]
+    values: Mapping[str, Any]
+    owner: str | None = None
+
+    @property
+    def target(self) -> DeliveryStatus:
+        return DeliveryStatus(self.values["status"])
+
+    def allows(self, status: str | None, lease_owner: str | None) -> bool:
+        if status not in self.sources:
+            return False
+        return self.owner is None or status != S.publishing or lease_owner == self.owner
+
+    def guard(self) -> ColumnElement[bool]:
+        """The same guard as `allows`, as SQL."""
+        # Written out, not bound: the same statement serves an executemany UPDATE, and
+        # these are our own enum values.
+        sources = sorted(s.value for s in self.sources if s is not None)
+        condition: ColumnElement[bool] = Delivery.status.in_(
+            [literal_column(f"'{s}'") for s in sources]
+        )
+        if self.owner is not None:
+            condition = and_(
+                condition,
+                or_(
+                    Delivery.status != literal_column(f"'{S.publishing.value}'"),
+                    Delivery.lease_owner == self.owner,
+                ),
+            )
+        return condition
+
+
+def apply(delivery: Delivery, change: Change) -> None:
+    """Apply `change` to an ORM row; raises IllegalTransition if its guard refuses."""
+    status = delivery.status if delivery.status is None else DeliveryStatus(delivery.status)
+    if not change.allows(status, delivery.lease_owner):
+        raise IllegalTransition(
+            f"delivery {delivery.id}: cannot {change.name} from {delivery.status}"
+        )
+    for column, value in change.values.items():
+        setattr(delivery, column, value)
+
+
+def new_delivery(change: Change, **columns: Any) -> Delivery:
+    """A new delivery row in the state `change` (a schedule) leads to."""
+    if None not in change.sources:
+        raise IllegalTransition(f"a new delivery cannot start with {change.name}")
+    return Delivery(**columns, **change.values)
+
+
+def update_where(change: Change, *criteria: ColumnElement[bool]) -> Any:
+    """`change` as one Core UPDATE of every delivery matching `criteria` and the guard."""
+    return (
+        update(Delivery)
+        .where(change.guard(), *criteria)
+        .values(**change.values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def update_many(session: Session, changes: Sequence[tuple[str, Change]]) -> int:
+    """Apply per-row changes of one transition as one executemany UPDATE.
+
+    Every change must be of the same transition (same columns and guard); each row's
+    guard is in its WHERE, so a row that left its source state meanwhile is untouched.
+    Returns how many rows changed.
+    """
+    if not changes:
+        return 0
+    first = changes[0][1]
+    columns = list(first.values)
+    statement = (
+        update(Delivery.__table__)  # type: ignore[arg-type]
+        .where(Delivery.__table__.c.id == bindparam("_id"), first.guard())
+        .values({c: bindparam(f"_{c}") for c in columns})
+    )
+    rows = []
+    for delivery_id, change in changes:
+        if change.name != first.name or change.owner != first.owner:
+            raise IllegalTransition("update_many takes changes of one transition and one owner")
+        rows.append({"_id": delivery_id, **{f"_{c}": change.values[c] for c in columns}})
+    result = session.connection().execute(statement, rows)
+    return int(result.rowcount or 0)
+
+
+# -- the transitions ----------------------------------------------------------------
+
+_CLEAR_LEASE = {"lease_owner": None, "lease_expires_at": None}
+
+
+def schedule(*, scheduled: bool, at: datetime | None, now: datetime) -> Change:
+    """A post written or edited: its deliveries wait for their time (or stay drafts)."""
+    return Change(
+        "schedule",
+        frozenset({None, S.draft, S.scheduled, S.retrying, S.failed}),
+        {
+            "status": S.scheduled if scheduled else S.draft,
+            "attempts": 0,
+            "next_attempt_at": at if scheduled else None,
+            "last_error": None,
+            "error_kind": None,
+            "updated_at": now,
+            **_CLEAR_LEASE,
+        },
+    )
+
+
+def claim(*, owner: str, lease_until: datetime, now: datetime) -> Change:
+    return Change(
+        "claim",
+        frozenset(PENDING),
+        {
+            "status": S.publishing,
+            "lease_owner": owner,
+            "lease_expires_at": lease_until,
+            "updated_at": now,
+        },
+    )
+
+
+def succeed(
+    *,
+    owner: str,
+    attempts: int,
+    published_at: datetime,
+    external_id: str | None,
+    permalink: str | None,
+    now: datetime,
+) -> Change:
+    """The platform took it. Also from unknown: a late success is news worth keeping."""
+    return Change(
+        "succeed",
+        frozenset({S.publishing, S.unknown}),
+        {
+            "status": S.published,
+            "attempts": attempts,
+            "published_at": published_at,
+            "external_id": external_id,
+            "permalink": permalink,
+            "last_error": None,
+            "error_kind": None,
+            "next_attempt_at": None,
+            "updated_at": now,
+            **_CLEAR_LEASE,
+        },
+        owner=owner,
+    )
+
+
+def retry_later(
+    *,
+    owner: str,
+    attempts: int,
+    at: datetime,
+    kind: OutcomeKind,
+    message: str,
+    now: datetime,
+) -> Change:
+    """Nothing went out and a later attempt may work (transient; rate limited keeps attempts)."""
+    return Change(
+        "retry later",
+        frozenset({S.publishing}),
+        {
+            "status": S.retrying,
+            "attempts": attempts,
+            "next_attempt_at": at,
+            "last_error": message,
+            "error_kind": kind,
+            "updated_at": now,
+            **_CLEAR_LEASE,
+        },
+        owner=owner,
+    )
+
+
+def _settle(
+    name: str,
+    sources: Iterable[DeliveryStatus],
+    status: DeliveryStatus,
+    *,
+    attempts: int,
+    kind: OutcomeKind,
+    message: str,
+    now: datetime,
+    owner: str | None,
+) -> Change:
+    return Change(
+        name,
+        frozenset(sources),
+        {
+            "status": status,
+            "attempts": attempts,
+            "error_kind": kind,
+            "last_error": message,
+            "next_attempt_at": None,
+            "updated_at": now,
+            **_CLEAR_LEASE,
+        },
+        owner=owner,
+    )
+
+
+def fail(*, owner: str, attempts: int, kind: OutcomeKind, message: str, now: datetime) -> Change:
+    """Nothing went out and trying again alone will not help."""
+    return _settle(
+        "fail",
+        {S.publishing},
+        S.failed,
+        attempts=attempts,
+        kind=kind,
+        message=message,
+        now=now,
+        owner=owner,
+    )
+
+
+def mark_unknown(*, owner: str, attempts: int, message: str, now: datetime) -> Change:
+    """The call may have reached the platform: a person decides."""
+    return _settle(
+        "mark unknown",
+        {S.publishing},
+        S.unknown,
+        attempts=attempts,
+        kind=OutcomeKind.ambiguous,
+        message=message,
+        now=now,
+        owner=owner,
+    )
+
+
+def recover_lease(*, attempts: int, message: str, now: datetime) -> Change:
+    """Its worker stopped answering mid-publish: the outcome is unknown."""
+    return _settle(
+        "recover lease",
+        {S.publishing},
+        S.unknown,
+        attempts=attempts,
+        kind=OutcomeKind.ambiguous,
+        message=message,
+        now=now,
+        owner=None,
+    )
+
+
+def refuse(*, attempts: int, kind: OutcomeKind, message: str, now: datetime) -> Change:
+    """Found due but must not go out (missed its window, channel unusable, internal only)."""
+    return _settle(
+        "miss window" if kind == OutcomeKind.missed_window else "refuse",
+        PENDING,
+        S.failed,
+        attempts=attempts,
+        kind=kind,
+        message=message,
+        now=now,
+        owner=None,
+    )
+
+
+def cancel(*, now: datetime) -> Change:
+    return Change(
+        "cancel",
+        frozenset({S.draft, S.scheduled, S.retrying}),
+        {"status": S.cancelled, "next_attempt_at": None, "updated_at": now},
+    )
+
+
+def reset_for_retry(*, now: datetime) -> Change:
+    """A person asks for another try of a failed or unknown delivery, now."""
+    return Change(
+        "reset for retry",
+        frozenset({S.failed, S.unknown}),
+        {
+            "status": S.scheduled,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "updated_at": now,
+            **_CLEAR_LEASE,
+        },
+    )
