@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, func, select, text, union_all, update
+from sqlalchemy import Select, bindparam, exists, func, select, text, union_all, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 
@@ -104,7 +104,9 @@ def _due_query(per_channel: int) -> Select[Any]:
     )
 
 
-def _details(session: Session, ids: list[str], *, postgres: bool) -> list[Row[Any]]:
+@lru_cache
+def _details_query(postgres: bool) -> Select[Any]:
+    """The claimable deliveries among `ids`, with what publishing them needs."""
     query = (
         select(
             Delivery.id,
@@ -124,16 +126,17 @@ def _details(session: Session, ids: list[str], *, postgres: bool) -> list[Row[An
             Channel.credentials_encrypted,
             Channel.status.label("channel_status"),
             Channel.status_reason,
+            exists().where(PostMedia.post_id == Post.id).label("has_media"),
         )
         .join(Post, Post.id == Delivery.post_id)
         .join(Channel, Channel.id == Delivery.channel_id)
-        .where(Delivery.id.in_(ids), is_pending(Delivery))
+        .where(Delivery.id.in_(bindparam("ids", expanding=True)), is_pending(Delivery))
         .order_by(Delivery.next_attempt_at, Delivery.id)
     )
     if postgres:
         # Rows an edit or cancel holds are skipped now and picked up on a later tick.
         query = query.with_for_update(of=Delivery, skip_locked=True)
-    return list(session.execute(query))
+    return cast(Select[Any], query)
 
 
 def claim_due(
@@ -154,21 +157,22 @@ def claim_due(
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
-    ids = list(session.scalars(_due_query(per_channel), {"now": now, "limit": limit}))
+    # Core, not ORM, execution: these plain column reads run many times a second.
+    db = session.connection()
+    ids = list(db.scalars(_due_query(per_channel), {"now": now, "limit": limit}))
     if not ids:
         return []
-    rows = _details(session, ids, postgres=postgres)
+    rows = list(db.execute(_details_query(postgres), {"ids": ids}))
     verdicts = [(row, _refusal(row, now, max_lateness)) for row in rows]
     refused = [(row, failure) for row, failure in verdicts if failure is not None]
     refuse_at_claim(session, refused, now=now, worker=owner)
     taken = [row for row, failure in verdicts if failure is None]
     if not taken:
         return []
-    session.execute(
-        transitions.update_where(
-            transitions.claim(owner=owner, lease_until=now + lease, now=now),
-            Delivery.id.in_([row.id for row in taken]),
-        )
+    transitions.update_ids(
+        session,
+        transitions.claim(owner=owner, lease_until=now + lease, now=now),
+        [row.id for row in taken],
     )
     return _jobs(session, taken, media_dir=media_dir, base_url=base_url)
 
@@ -177,7 +181,8 @@ def _jobs(session: Session, rows: list[Row[Any]], *, media_dir: Path, base_url: 
     """What the connectors need of each claimed delivery, read in two more queries."""
     post_ids = list({row.post_id for row in rows})
     objectives = _objectives_of(session, post_ids)
-    media = _media_of(session, post_ids)
+    with_media = list({row.post_id for row in rows if row.has_media})
+    media = _media_of(session, with_media) if with_media else {}
     return [
         Job(
             delivery_id=row.id,
@@ -205,26 +210,30 @@ def _jobs(session: Session, rows: list[Row[Any]], *, media_dir: Path, base_url: 
     ]
 
 
+_OBJECTIVES_OF = (
+    select(post_objectives.c.post_id, Objective.id, Objective.name)
+    .join(Objective, Objective.id == post_objectives.c.objective_id)
+    .where(post_objectives.c.post_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Objective.name)
+)
+_MEDIA_OF = (
+    select(PostMedia.post_id, Media)
+    .join(Media, Media.id == PostMedia.media_id)
+    .where(PostMedia.post_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PostMedia.position)
+)
+
+
 def _objectives_of(session: Session, post_ids: list[str]) -> dict[str, list[Row[Any]]]:
     found: dict[str, list[Row[Any]]] = defaultdict(list)
-    for link in session.execute(
-        select(post_objectives.c.post_id, Objective.id, Objective.name)
-        .join(Objective, Objective.id == post_objectives.c.objective_id)
-        .where(post_objectives.c.post_id.in_(post_ids))
-        .order_by(Objective.name)
-    ):
+    for link in session.connection().execute(_OBJECTIVES_OF, {"ids": post_ids}):
         found[link.post_id].append(link)
     return found
 
 
 def _media_of(session: Session, post_ids: list[str]) -> dict[str, list[Media]]:
     found: dict[str, list[Media]] = defaultdict(list)
-    for post_id, item in session.execute(
-        select(PostMedia.post_id, Media)
-        .join(Media, Media.id == PostMedia.media_id)
-        .where(PostMedia.post_id.in_(post_ids))
-        .order_by(PostMedia.position)
-    ):
+    for post_id, item in session.execute(_MEDIA_OF, {"ids": post_ids}):
         found[post_id].append(item)
     return found
 

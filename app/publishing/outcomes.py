@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from app.alerts.models import AlertKind
+from app.alerts.models import Alert, AlertKind
 from app.alerts.service import open_alert, resolve_alerts
 from app.channels.models import Channel, ChannelStatus
 from app.db import new_id
@@ -176,8 +176,7 @@ def record_outcomes(
     )
     # A success ends whatever an earlier failure of the same delivery opened.
     published = [o.delivery_id for o, _, c in decided if c.target == DeliveryStatus.published]
-    if published:
-        resolve_alerts(session, keys=[(k, i) for i in published for k in FAILURE_ALERTS], now=now)
+    _resolve_failure_alerts(session, published, now=now)
 
     failed_posts: set[str] = set()
     for outcome, row, change in decided:
@@ -261,24 +260,50 @@ def recover_lease(session: Session, delivery: Delivery, *, now: datetime) -> Non
 # -- helpers ------------------------------------------------------------------------
 
 
+_CURRENT = select(
+    Delivery.id,
+    Delivery.status,
+    Delivery.lease_owner,
+    Delivery.attempts,
+    Delivery.post_id,
+    Delivery.channel_id,
+).where(Delivery.id.in_(bindparam("ids", expanding=True)))
+_ADD_ATTEMPT = insert(DeliveryAttempt.__table__)  # type: ignore[arg-type]
+
+
 def _current(session: Session, ids: list[str]) -> dict[str, Row[Any]]:
-    query = select(
-        Delivery.id,
-        Delivery.status,
-        Delivery.lease_owner,
-        Delivery.attempts,
-        Delivery.post_id,
-        Delivery.channel_id,
-    ).where(Delivery.id.in_(ids))
+    query = _CURRENT
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    rows: Iterable[Row[Any]] = session.execute(query)
+        query = _CURRENT.with_for_update()
+    rows: Iterable[Row[Any]] = session.connection().execute(query, {"ids": ids})
     return {row.id: row for row in rows}
+
+
+_OPEN_ALERT_KEYS = select(Alert.kind, Alert.dedupe_key).where(
+    Alert.dedupe_key.in_(bindparam("keys", expanding=True)), Alert.resolved_at.is_(None)
+)
+
+
+def _resolve_failure_alerts(session: Session, delivery_ids: list[str], *, now: datetime) -> None:
+    """Resolve what earlier failures of these deliveries opened, if anything.
+
+    Almost every success has no such alert: one indexed read finds the few that do,
+    instead of an UPDATE over every success.
+    """
+    if not delivery_ids:
+        return
+    keys = [f"{kind}:{i}" for i in delivery_ids for kind in FAILURE_ALERTS]
+    found = [
+        (AlertKind(kind), key.split(":", 1)[1])
+        for kind, key in session.connection().execute(_OPEN_ALERT_KEYS, {"keys": keys})
+    ]
+    if found:
+        resolve_alerts(session, keys=found, now=now)
 
 
 def _add_attempts(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(DeliveryAttempt), [{"id": new_id(), **row} for row in rows])
+        session.connection().execute(_ADD_ATTEMPT, [{"id": new_id(), **row} for row in rows])
 
 
 def _snippet(text: str, limit: int = 60) -> str:

@@ -3,7 +3,8 @@
 This module is the only writer of `deliveries.status` (a test greps the source tree to
 keep it so). Each transition is a function returning a `Change`: the statuses it may
 start from (its guard) and the column values it writes. A `Change` is applied the same
-way to an ORM row (`apply`) or as one Core UPDATE over many rows (`update_many`), so
+way to an ORM row (`apply`) or as one Core UPDATE over many rows (`update_ids`,
+`update_many`), so
 the ORM path and the bulk path cannot drift apart.
 
 Exactly-once rules, state x event -> new state:
@@ -32,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, literal_column, or_, update
@@ -70,22 +72,53 @@ class Change:
         return self.owner is None or status != S.publishing or lease_owner == self.owner
 
     def guard(self) -> ColumnElement[bool]:
-        """The same guard as `allows`, as SQL."""
-        # Written out, not bound: the same statement serves an executemany UPDATE, and
-        # these are our own enum values.
-        sources = sorted(s.value for s in self.sources if s is not None)
-        condition: ColumnElement[bool] = Delivery.status.in_(
-            [literal_column(f"'{s}'") for s in sources]
-        )
+        """The same guard as `allows`, as SQL; the lease owner is the parameter `_owner`."""
+        return _guard(self.sources, self.owner is not None)
+
+    def params(self) -> dict[str, Any]:
+        """The parameters of `guard` and of the UPDATE's values (see `_update`)."""
+        found = {f"_{c}": v for c, v in self.values.items()}
         if self.owner is not None:
-            condition = and_(
-                condition,
-                or_(
-                    Delivery.status != literal_column(f"'{S.publishing.value}'"),
-                    Delivery.lease_owner == self.owner,
-                ),
-            )
-        return condition
+            found["_owner"] = self.owner
+        return found
+
+
+@lru_cache(maxsize=64)
+def _guard(sources: frozenset[DeliveryStatus | None], owned: bool) -> ColumnElement[bool]:
+    # Written out, not bound: the planner can use the partial indexes, and these are
+    # our own enum values.
+    names = sorted(s.value for s in sources if s is not None)
+    condition: ColumnElement[bool] = Delivery.status.in_([literal_column(f"'{n}'") for n in names])
+    if owned:
+        condition = and_(
+            condition,
+            or_(
+                Delivery.status != literal_column(f"'{S.publishing.value}'"),
+                Delivery.lease_owner == bindparam("_owner"),
+            ),
+        )
+    return condition
+
+
+@lru_cache(maxsize=64)
+def _update(
+    sources: frozenset[DeliveryStatus | None], owned: bool, columns: tuple[str, ...], many: bool
+) -> Any:
+    """The UPDATE of one transition, built once: by `_id` (for executemany) or for the
+    list of ids `ids`. Values are parameters named `_<column>`."""
+    table = Delivery.__table__
+    by_id = (
+        table.c.id == bindparam("_id") if many else table.c.id.in_(bindparam("ids", expanding=True))
+    )
+    return (
+        update(table)  # type: ignore[arg-type]
+        .where(by_id, _guard(sources, owned))
+        .values({c: bindparam(f"_{c}") for c in columns})
+    )
+
+
+def _statement(change: Change, *, many: bool) -> Any:
+    return _update(change.sources, change.owner is not None, tuple(change.values), many)
 
 
 def apply(delivery: Delivery, change: Change) -> None:
@@ -106,14 +139,17 @@ def new_delivery(change: Change, **columns: Any) -> Delivery:
     return Delivery(**columns, **change.values)
 
 
-def update_where(change: Change, *criteria: ColumnElement[bool]) -> Any:
-    """`change` as one Core UPDATE of every delivery matching `criteria` and the guard."""
-    return (
-        update(Delivery)
-        .where(change.guard(), *criteria)
-        .values(**change.values)
-        .execution_options(synchronize_session=False)
+def update_ids(session: Session, change: Change, ids: Sequence[str]) -> int:
+    """Apply `change` to every delivery in `ids` that its guard allows, in one UPDATE.
+
+    Returns how many rows changed.
+    """
+    if not ids:
+        return 0
+    result = session.connection().execute(
+        _statement(change, many=False), {"ids": list(ids), **change.params()}
     )
+    return int(result.rowcount or 0)
 
 
 def update_many(session: Session, changes: Sequence[tuple[str, Change]]) -> int:
@@ -126,18 +162,12 @@ def update_many(session: Session, changes: Sequence[tuple[str, Change]]) -> int:
     if not changes:
         return 0
     first = changes[0][1]
-    columns = list(first.values)
-    statement = (
-        update(Delivery.__table__)  # type: ignore[arg-type]
-        .where(Delivery.__table__.c.id == bindparam("_id"), first.guard())
-        .values({c: bindparam(f"_{c}") for c in columns})
-    )
     rows = []
     for delivery_id, change in changes:
-        if change.name != first.name or change.owner != first.owner:
-            raise IllegalTransition("update_many takes changes of one transition and one owner")
-        rows.append({"_id": delivery_id, **{f"_{c}": change.values[c] for c in columns}})
-    result = session.connection().execute(statement, rows)
+        if change.name != first.name or change.values.keys() != first.values.keys():
+            raise IllegalTransition("update_many takes changes of one transition")
+        rows.append({"_id": delivery_id, **change.params()})
+    result = session.connection().execute(_statement(first, many=True), rows)
     return int(result.rowcount or 0)
 
 
