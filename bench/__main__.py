@@ -188,10 +188,10 @@ def main() -> None:
     print()
     print(report.markdown())
     print()
-    print(targets(figures))
+    print(target_table(figures))
 
 
-def targets(figures: dict[str, float]) -> str:
+def target_table(figures: dict[str, float]) -> str:
     """The speed targets, as ratios of figures measured in this run (so a busy machine
     slows both sides alike)."""
     lines = ["| target | measured | goal | met |", "|---|---|---|---|"]
