@@ -4,24 +4,39 @@ This module is the only writer of `deliveries.status` (a test greps the source t
 keep it so). Each transition is a function returning a `Change`: the statuses it may
 start from (its guard) and the column values it writes. A `Change` is applied the same
 way to an ORM row (`apply`) or as one Core UPDATE over many rows (`update_ids`,
-`update_many`), so
-the ORM path and the bulk path cannot drift apart.
+`update_many`), so the ORM path and the bulk path cannot drift apart.
 
-Exactly-once rules, state x event -> new state:
+Exactly-once rules, state x event -> new state ("ours": the row's lease is this
+worker's; every other guard is checked by the caller before the transition):
 
-| from                                  | event           | to          | guard                                          | recorded                                                                 |
-|---------------------------------------|-----------------|-------------|------------------------------------------------|--------------------------------------------------------------------------|
-| (new), draft, scheduled, retrying, failed | schedule    | scheduled or draft | no delivery of the post may be out (caller)  | attempts 0, next_attempt_at = post time, lease and error cleared         |
-| scheduled, retrying                   | claim           | publishing  | due, channel under its in-flight limit, row not locked | lease_owner, lease_expires_at; committed before any network call  |
-| publishing (our lease), unknown       | succeed         | published   | our lease; or a late success after unknown     | attempts+1, published_at, external_id, permalink; error, lease cleared    |
-| publishing (our lease)                | retry later     | retrying    | transient and attempts left                    | attempts+1, next_attempt_at = now + backoff, error; lease cleared        |
-| publishing (our lease)                | rate limited    | retrying    | the platform asked to wait                     | attempts unchanged, next_attempt_at = platform's reset; lease cleared    |
-| publishing (our lease)                | fail            | failed      | nothing went out (refused, gave up, pre-call)  | attempts+1, error kind and message; lease cleared                        |
-| publishing (our lease)                | mark unknown    | unknown     | the call may have gone out                     | attempts+1, error kind `ambiguous`; lease cleared                        |
-| publishing (any lease)                | recover lease   | unknown     | lease_expires_at < now (its worker stalled)    | attempts+1, error kind `ambiguous`; lease cleared                        |
-| scheduled, retrying                   | miss window / refuse | failed | found too late, channel unusable, internal only | error kind and message; attempts unchanged                             |
-| draft, scheduled, retrying            | cancel          | cancelled   | the post is not out (caller)                   | next_attempt_at cleared                                                  |
-| failed, unknown                       | reset for retry | scheduled   | the post is scheduled (caller)                 | attempts 0, next_attempt_at = now, lease cleared                         |
+  from                    event            to          guard                    recorded on the row
+  ----------------------  ---------------  ----------  -----------------------  ---------------------------
+  new, draft, scheduled,  schedule         scheduled   no delivery of the post  attempts 0, next_attempt_at
+  retrying, failed                         (or draft)  is or may be out         = post time; lease, error
+                                                                                cleared
+  scheduled, retrying     claim            publishing  due; channel under its   lease owner and expiry;
+                                                       in-flight limit; row     committed before any call
+                                                       not locked (SKIP LOCKED)
+  publishing (ours),      succeed          published   ours; or a late success  attempts+1, published_at,
+  unknown                                              after unknown            external id, permalink;
+                                                                                error, lease cleared
+  publishing (ours)       retry later      retrying    transient, attempts      attempts+1, next attempt =
+                                                       left                     now + backoff, error
+  publishing (ours)       rate limited     retrying    the platform said wait   attempts kept, next attempt
+                          (retry later)                                         = the platform's reset
+  publishing (ours)       fail             failed      nothing went out:        attempts+1, error kind and
+                                                       refused, gave up, or a   message; lease cleared
+                                                       failure before the call
+  publishing (ours)       mark unknown     unknown     the call may have gone   attempts+1, kind ambiguous;
+                                                       out (hang, crash, bug)   lease cleared
+  publishing (any)        recover lease    unknown     lease expired: its       attempts+1, kind ambiguous;
+                                                       worker stopped           lease cleared
+  scheduled, retrying     miss window,     failed      found too late; channel  error kind and message;
+                          refuse                       unusable; internal only  attempts kept
+  draft, scheduled,       cancel           cancelled   the post is not out      next attempt cleared
+  retrying
+  failed, unknown         reset for retry  scheduled   a person asks; the post  attempts 0, next attempt =
+                                                       is scheduled             now; lease cleared
 
 Published, failed and cancelled are final for the engine; only a person leaves failed
 or unknown (reset for retry). Alerts and the attempt history are written alongside by
