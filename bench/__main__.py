@@ -67,6 +67,7 @@ def main() -> None:
         ]
     )
     report = Report()
+    figures: dict[str, float] = {}
     workdir = Path(tempfile.mkdtemp(prefix="cadence-bench-"))
     sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
     pg = (
@@ -87,12 +88,11 @@ def main() -> None:
                 "httpx, default transport",
                 posts_per_s=asyncio.run(transports.with_httpx(url, n, c, fast=False)),
             )
-            report.add(
-                "httpx over aiohttp (Cadence's)",
-                posts_per_s=asyncio.run(transports.with_httpx(url, n * 2, c, fast=True)),
-            )
+            figures["httpx"] = asyncio.run(transports.with_httpx(url, n * 2, c, fast=True))
+            report.add("httpx over aiohttp (Cadence's)", posts_per_s=figures["httpx"])
         if "naive" in want:
             r = naive.run(url, n, c, workdir)
+            figures["naive"] = r["per_second"]
             report.add(
                 "naive: APScheduler job per post",
                 add_s=r["add_seconds"],
@@ -105,6 +105,7 @@ def main() -> None:
         common = {"posts": n, "channels": 100, "workdir": workdir, "publish_concurrency": c}
         if "sqlite" in want:
             r = engine.run(sqlite_url, sink_url=url, workers=1, **common)
+            figures["sqlite"] = r["per_second"]
             report.add(
                 "Cadence, SQLite, 1 worker",
                 deliveries_per_s=r["per_second"],
@@ -117,6 +118,7 @@ def main() -> None:
         if pg and "postgres" in want:
             for workers in (1, 3):
                 r = engine.run(args.pg, sink_url=url, workers=workers, **common)
+                figures[f"postgres{workers}"] = r["per_second"]
                 report.add(
                     f"Cadence, PostgreSQL, {workers} worker(s)",
                     deliveries_per_s=r["per_second"],
@@ -137,6 +139,7 @@ def main() -> None:
                 workdir=workdir,
                 publish_concurrency=c,
             )
+            figures["second_p99"] = r["lag_p99"]
             report.add(
                 "1,000 posts due in the same second",
                 lag_p50_s=r["lag_p50"],
@@ -168,6 +171,7 @@ def main() -> None:
             r = engine.rss_with_future_posts(
                 target, posts=10_000 if args.quick else 100_000, sink_url=url, workdir=workdir
             )
+            figures["rss_mb"] = r["rss_mb"]
             report.add("worker RSS, 100,000 future posts", rss_mb=r["rss_mb"])
     if "coverage" in want:
         posts = 50_000 if args.quick else 1_000_000
@@ -183,6 +187,33 @@ def main() -> None:
             )
     print()
     print(report.markdown())
+    print()
+    print(target_table(figures))
+
+
+def target_table(figures: dict[str, float]) -> str:
+    """The speed targets, as ratios of figures measured in this run (so a busy machine
+    slows both sides alike)."""
+    lines = ["| target | measured | goal | met |", "|---|---|---|---|"]
+
+    def row(name: str, value: float | None, goal: float, higher: bool, unit: str = "") -> None:
+        if value is None:
+            return
+        met = value >= goal if higher else value <= goal
+        sign = ">=" if higher else "<="
+        lines.append(
+            f"| {name} | {value:.2f}{unit} | {sign} {goal:g}{unit} | {'yes' if met else 'NO'} |"
+        )
+
+    def ratio(a: str, b: str) -> float | None:
+        return figures[a] / figures[b] if a in figures and b in figures and figures[b] else None
+
+    for key, label in (("sqlite", "SQLite, 1 worker"), ("postgres3", "PostgreSQL, 3 workers")):
+        row(f"{label} / httpx-over-aiohttp loop", ratio(key, "httpx"), 0.6, True)
+        row(f"{label} / naive APScheduler peer", ratio(key, "naive"), 2.0, True)
+    row("p99 lag, 1,000 posts due in one second", figures.get("second_p99"), 1.0, False, " s")
+    row("worker RSS, 100,000 future posts", figures.get("rss_mb"), 150, False, " MB")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -177,7 +177,7 @@ def run(
     posts: int,
     channels: int,
     workdir: Path,
-    lead: float = 6.0,
+    lead: float = 15.0,
     **settings: object,
 ) -> dict[str, float]:
     sink_reset(sink_url)

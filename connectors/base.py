@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -143,10 +144,37 @@ class CheckResult:
     credentials_refused: bool = False
 
 
+class OutcomeKind(StrEnum):
+    """What became of one attempt at a delivery: the one vocabulary of outcomes.
+
+    The connector kinds come from a platform call; the others are Cadence's own
+    decisions before or instead of a call. Stored as the delivery's `error_kind` and
+    each attempt's `outcome`.
+    """
+
+    published = "published"
+    # A platform call's answer (the PublishError kinds below).
+    transient = "transient"
+    rate_limited = "rate_limited"
+    auth_expired = "auth_expired"
+    permanent = "permanent"
+    ambiguous = "ambiguous"
+    error = "error"
+    # Decided by Cadence before any call: nothing went out.
+    missed_window = "missed_window"
+    channel_disabled = "channel_disabled"
+    internal_only = "internal_only"
+    config_invalid = "config_invalid"
+    credentials_unreadable = "credentials_unreadable"
+    media_missing = "media_missing"
+    # A worker stopped answering mid-call: whether it went out is unknown.
+    lease_expired = "lease_expired"
+
+
 class PublishError(Exception):
     """Base of the error kinds. Messages must never contain secrets."""
 
-    kind: ClassVar[str] = "error"
+    kind: ClassVar[OutcomeKind] = OutcomeKind.error
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -156,13 +184,13 @@ class PublishError(Exception):
 class Transient(PublishError):
     """Nothing was published and trying again later may work (5xx, refused connection)."""
 
-    kind = "transient"
+    kind = OutcomeKind.transient
 
 
 class RateLimited(PublishError):
     """The platform asks us to wait until retry_at; does not use up an attempt."""
 
-    kind = "rate_limited"
+    kind = OutcomeKind.rate_limited
 
     def __init__(self, message: str, retry_at: datetime | None) -> None:
         super().__init__(message)
@@ -172,13 +200,13 @@ class RateLimited(PublishError):
 class AuthExpired(PublishError):
     """The credential is expired or revoked: the channel needs reconnecting."""
 
-    kind = "auth_expired"
+    kind = OutcomeKind.auth_expired
 
 
 class Permanent(PublishError):
     """The platform refused this content for good (invalid, duplicate, forbidden)."""
 
-    kind = "permanent"
+    kind = OutcomeKind.permanent
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
@@ -188,7 +216,7 @@ class Permanent(PublishError):
 class Ambiguous(PublishError):
     """The request may have reached the platform: the outcome cannot be known."""
 
-    kind = "ambiguous"
+    kind = OutcomeKind.ambiguous
 
 
 SaveCredentials = Callable[[dict[str, Any]], Awaitable[None]]

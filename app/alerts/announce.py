@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from app.alerts.models import Alert
 from app.channels.models import Channel, ChannelStatus
 from app.db import new_id
-from app.posts.models import Delivery, DeliveryStatus, Post, PostKind, PostState
+from app.posts.models import Post, PostKind, PostState
+from app.publishing import transitions
 
 BATCH = 200
 
@@ -94,16 +95,11 @@ def _announce_one(
     )
     if inserted is None:
         return False  # another process announced it first
+    due_now = transitions.schedule(scheduled=True, at=now, now=now)
     for channel in channels:
         session.add(
-            Delivery(
-                post_id=post_id,
-                channel_id=channel.id,
-                status=DeliveryStatus.scheduled,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
+            transitions.new_delivery(
+                due_now, post_id=post_id, channel_id=channel.id, created_at=now
             )
         )
     session.flush()

@@ -28,6 +28,7 @@ from app.posts.models import (
 from app.posts.requests import publish_request
 from app.posts.schemas import NULLABLE_ON_PATCH, DeliveryOut, PostCreate, PostOut, PostUpdate
 from app.posts.status import PostStatus, post_status
+from app.publishing import transitions
 from app.schemas import patch_fields
 from app.users.models import User
 from connectors.registry import get_platform
@@ -202,20 +203,17 @@ def _sync_deliveries(post: Post, channels: list[Channel], *, now: datetime) -> N
     wanted = {c.id for c in channels}
     by_channel = {d.channel_id: d for d in post.deliveries}
     post.deliveries = [d for d in post.deliveries if d.channel_id in wanted]
-    status = DeliveryStatus.scheduled if post.state == PostState.scheduled else DeliveryStatus.draft
+    change = transitions.schedule(
+        scheduled=post.state == PostState.scheduled, at=post.scheduled_at, now=now
+    )
     for channel in channels:
         delivery = by_channel.get(channel.id)
         if delivery is None:
-            delivery = Delivery(channel_id=channel.id, created_at=now, attempts=0)
-            post.deliveries.append(delivery)
-        delivery.status = status
-        delivery.attempts = 0
-        delivery.next_attempt_at = post.scheduled_at if status == DeliveryStatus.scheduled else None
-        delivery.lease_owner = None
-        delivery.lease_expires_at = None
-        delivery.last_error = None
-        delivery.error_kind = None
-        delivery.updated_at = now
+            post.deliveries.append(
+                transitions.new_delivery(change, channel_id=channel.id, created_at=now)
+            )
+        else:
+            transitions.apply(delivery, change)
 
 
 def create(
@@ -336,11 +334,10 @@ def cancel(session: Session, *, post_id: str, user: User, now: datetime) -> Post
     _ensure_editable(post, "cancelled")
     post.state = PostState.cancelled
     post.updated_by_id, post.updated_at = user.id, now
+    change = transitions.cancel(now=now)
     for delivery in post.deliveries:
-        if delivery.status not in (DeliveryStatus.published, DeliveryStatus.failed):
-            delivery.status = DeliveryStatus.cancelled
-            delivery.next_attempt_at = None
-            delivery.updated_at = now
+        if change.allows(delivery.status, delivery.lease_owner):
+            transitions.apply(delivery, change)
     session.flush()
     return post
 
@@ -352,7 +349,8 @@ def retry_delivery(session: Session, *, delivery_id: str, now: datetime) -> Deli
     if delivery is None:
         raise NotFound("delivery", delivery_id)
     post = session.get(Post, delivery.post_id)
-    assert post is not None
+    if post is None:
+        raise NotFound("post", delivery.post_id)
     if post.state != PostState.scheduled:
         raise Conflict(
             f"the post is {post.state}; only deliveries of scheduled posts can be retried"
@@ -361,12 +359,7 @@ def retry_delivery(session: Session, *, delivery_id: str, now: datetime) -> Deli
         raise Conflict(
             f"only failed or unknown deliveries can be retried; this one is {delivery.status}"
         )
-    delivery.status = DeliveryStatus.scheduled
-    delivery.attempts = 0
-    delivery.next_attempt_at = now
-    delivery.lease_owner = None
-    delivery.lease_expires_at = None
-    delivery.updated_at = now
+    transitions.apply(delivery, transitions.reset_for_retry(now=now))
     session.flush()
     return delivery
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, func, select, text, union_all, update
+from sqlalchemy import Select, bindparam, exists, func, select, text, union_all, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 
@@ -37,8 +37,9 @@ from app.posts.models import (
     post_objectives,
 )
 from app.posts.requests import publish_request
-from app.publishing.outcomes import Failure, fail_at_claim
-from connectors.base import PublishRequest
+from app.publishing import transitions
+from app.publishing.outcomes import Failure, refuse_at_claim
+from connectors.base import OutcomeKind, PublishRequest
 
 # Any constant works; it only has to be the same in every Cadence process.
 CLAIM_LOCK_KEY = 0x0CAD_E9CE
@@ -103,7 +104,9 @@ def _due_query(per_channel: int) -> Select[Any]:
     )
 
 
-def _details(session: Session, ids: list[str], *, postgres: bool) -> list[Row[Any]]:
+@lru_cache
+def _details_query(postgres: bool) -> Select[Any]:
+    """The claimable deliveries among `ids`, with what publishing them needs."""
     query = (
         select(
             Delivery.id,
@@ -123,16 +126,17 @@ def _details(session: Session, ids: list[str], *, postgres: bool) -> list[Row[An
             Channel.credentials_encrypted,
             Channel.status.label("channel_status"),
             Channel.status_reason,
+            exists().where(PostMedia.post_id == Post.id).label("has_media"),
         )
         .join(Post, Post.id == Delivery.post_id)
         .join(Channel, Channel.id == Delivery.channel_id)
-        .where(Delivery.id.in_(ids), is_pending(Delivery))
+        .where(Delivery.id.in_(bindparam("ids", expanding=True)), is_pending(Delivery))
         .order_by(Delivery.next_attempt_at, Delivery.id)
     )
     if postgres:
         # Rows an edit or cancel holds are skipped now and picked up on a later tick.
         query = query.with_for_update(of=Delivery, skip_locked=True)
-    return list(session.execute(query))
+    return cast(Select[Any], query)
 
 
 def claim_due(
@@ -153,96 +157,107 @@ def claim_due(
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
-    ids = list(session.scalars(_due_query(per_channel), {"now": now, "limit": limit}))
+    # Core, not ORM, execution: these plain column reads run many times a second.
+    db = session.connection()
+    ids = list(db.scalars(_due_query(per_channel), {"now": now, "limit": limit}))
     if not ids:
         return []
-    rows = _details(session, ids, postgres=postgres)
+    rows = list(db.execute(_details_query(postgres), {"ids": ids}))
+    verdicts = [(row, _refusal(row, now, max_lateness)) for row in rows]
+    refused = [(row, failure) for row, failure in verdicts if failure is not None]
+    refuse_at_claim(session, refused, now=now, worker=owner)
+    taken = [row for row, failure in verdicts if failure is None]
+    if not taken:
+        return []
+    transitions.update_ids(
+        session,
+        transitions.claim(owner=owner, lease_until=now + lease, now=now),
+        [row.id for row in taken],
+    )
+    return _jobs(session, taken, media_dir=media_dir, base_url=base_url)
+
+
+def _jobs(session: Session, rows: list[Row[Any]], *, media_dir: Path, base_url: str) -> list[Job]:
+    """What the connectors need of each claimed delivery, read in two more queries."""
     post_ids = list({row.post_id for row in rows})
-    objectives = defaultdict(list)
-    for link in session.execute(
-        select(post_objectives.c.post_id, Objective.id, Objective.name)
-        .join(Objective, Objective.id == post_objectives.c.objective_id)
-        .where(post_objectives.c.post_id.in_(post_ids))
-        .order_by(Objective.name)
-    ):
-        objectives[link.post_id].append(link)
-    media = defaultdict(list)
-    for post_id, item in session.execute(
-        select(PostMedia.post_id, Media)
-        .join(Media, Media.id == PostMedia.media_id)
-        .where(PostMedia.post_id.in_(post_ids))
-        .order_by(PostMedia.position)
-    ):
-        media[post_id].append(item)
-
-    jobs: list[Job] = []
-    refused: dict[str, Failure] = {}
-    for row in rows:
-        failure = _refusal(row, now=now, max_lateness=max_lateness)
-        if failure is not None:
-            refused[row.id] = failure
-            continue
-        jobs.append(
-            Job(
+    objectives = _objectives_of(session, post_ids)
+    with_media = list({row.post_id for row in rows if row.has_media})
+    media = _media_of(session, with_media) if with_media else {}
+    return [
+        Job(
+            delivery_id=row.id,
+            channel_id=row.channel_id,
+            platform=row.platform,
+            channel_config=dict(row.config),
+            credentials_encrypted=row.credentials_encrypted,
+            request=publish_request(
                 delivery_id=row.id,
-                channel_id=row.channel_id,
-                platform=row.platform,
-                channel_config=dict(row.config),
-                credentials_encrypted=row.credentials_encrypted,
-                request=publish_request(
-                    delivery_id=row.id,
-                    post_id=row.post_id,
-                    text=row.text,
-                    title=row.title,
-                    link=row.link,
-                    media=media[row.post_id],
-                    objectives=objectives[row.post_id],
-                    scheduled_at=row.scheduled_at,
-                    internal_only=row.internal_only,
-                    media_dir=media_dir,
-                    base_url=base_url,
-                ),
-                due_at=row.next_attempt_at,
-                attempts=row.attempts,
-            )
+                post_id=row.post_id,
+                text=row.text,
+                title=row.title,
+                link=row.link,
+                media=media.get(row.post_id, ()),
+                objectives=objectives.get(row.post_id, ()),
+                scheduled_at=row.scheduled_at,
+                internal_only=row.internal_only,
+                media_dir=media_dir,
+                base_url=base_url,
+            ),
+            due_at=row.next_attempt_at,
+            attempts=row.attempts,
         )
-    for delivery in session.scalars(select(Delivery).where(Delivery.id.in_(list(refused)))):
-        fail_at_claim(
-            session, delivery=delivery, failure=refused[delivery.id], now=now, worker=owner
-        )
-    if jobs:
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_([j.delivery_id for j in jobs]))
-            .values(
-                status=DeliveryStatus.publishing,
-                lease_owner=owner,
-                lease_expires_at=now + lease,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    return jobs
+        for row in rows
+    ]
 
 
-def _refusal(row: Row[Any], *, now: datetime, max_lateness: timedelta) -> Failure | None:
+_OBJECTIVES_OF = (
+    select(post_objectives.c.post_id, Objective.id, Objective.name)
+    .join(Objective, Objective.id == post_objectives.c.objective_id)
+    .where(post_objectives.c.post_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Objective.name)
+)
+_MEDIA_OF = (
+    select(PostMedia.post_id, Media)
+    .join(Media, Media.id == PostMedia.media_id)
+    .where(PostMedia.post_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PostMedia.position)
+)
+
+
+def _objectives_of(session: Session, post_ids: list[str]) -> dict[str, list[Row[Any]]]:
+    found: dict[str, list[Row[Any]]] = defaultdict(list)
+    for link in session.connection().execute(_OBJECTIVES_OF, {"ids": post_ids}):
+        found[link.post_id].append(link)
+    return found
+
+
+def _media_of(session: Session, post_ids: list[str]) -> dict[str, list[Media]]:
+    found: dict[str, list[Media]] = defaultdict(list)
+    for post_id, item in session.execute(_MEDIA_OF, {"ids": post_ids}):
+        found[post_id].append(item)
+    return found
+
+
+def _refusal(row: Row[Any], now: datetime, max_lateness: timedelta) -> Failure | None:
     """Why this due delivery must not be published now, if it must not."""
     late = now - row.next_attempt_at
     if late > max_lateness:
         hours = late.total_seconds() / 3600
         return Failure(
-            "missed_window",
+            OutcomeKind.missed_window,
             f"missed its window: due {row.next_attempt_at:%Y-%m-%d %H:%M} UTC, found "
             f"{hours:.1f} h late (limit {max_lateness.total_seconds() / 3600:g} h); "
             "retry to publish it now",
         )
     if row.channel_status == ChannelStatus.needs_reconnect:
-        return Failure("auth_expired", row.status_reason or "the channel needs reconnecting")
+        return Failure(
+            OutcomeKind.auth_expired, row.status_reason or "the channel needs reconnecting"
+        )
     if row.channel_status == ChannelStatus.disabled:
-        return Failure("channel_disabled", f"channel {row.channel_name!r} is disabled")
+        return Failure(OutcomeKind.channel_disabled, f"channel {row.channel_name!r} is disabled")
     if row.internal_only and row.audience != "internal":
         return Failure(
-            "internal_only",
+            OutcomeKind.internal_only,
             f"the post is internal only and channel {row.channel_name!r} is external",
         )
     return None

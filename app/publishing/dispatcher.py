@@ -31,28 +31,26 @@ from app.coverage.service import check as coverage_check
 from app.coverage.service import objectives_of_posts
 from app.db import transaction
 from app.metrics import CLAIMS, LAG_SECONDS, OUTCOMES, PUBLISH_SECONDS
+from app.publishing.calls import (
+    CallFailure,
+    NotSent,
+    SettingsCache,
+    bounded_call,
+    build_connector,
+    call_guard_seconds,
+    check_media,
+)
 from app.publishing.claims import Job, claim_due, next_due_at, renew_leases
-from app.publishing.outcomes import PUBLISHED, Outcome, record_outcomes
+from app.publishing.outcomes import Outcome, record_outcomes
 from app.publishing.recovery import recover_expired_leases
 from app.publishing.retry import backoff
 from app.runtime import Runtime
-from connectors.base import Ambiguous, PublishError, PublishRequest, RateLimited
-from connectors.registry import get_platform
+from connectors.base import OutcomeKind, PublishRequest, PublishResult
+from connectors.registry import Platform, get_platform
 from connectors.transport import make_client
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-# Slowest upload speed assumed when bounding a call that sends media (bytes/s).
-MIN_UPLOAD_RATE = 256 * 1024
-
-
-def call_guard_seconds(timeout: float, request: PublishRequest) -> float:
-    """An outer bound for one connector call: its HTTP timeouts apply per request, so a
-    call that uploads a large video in many chunks may rightly take much longer."""
-    media_bytes = sum(m.size for m in request.media)
-    return timeout * 2 + 5 + media_bytes / MIN_UPLOAD_RATE
 
 
 def worker_name() -> str:
@@ -67,6 +65,7 @@ class Dispatcher:
         owner: str | None = None,
         http: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
+        call_guard: Callable[[PublishRequest], float] | None = None,
     ) -> None:
         self.runtime = runtime
         self.settings = settings = runtime.settings
@@ -88,6 +87,11 @@ class Dispatcher:
         self._db_threads = ThreadPoolExecutor(
             max_workers=1 if sqlite else 4, thread_name_prefix="cadence-db"
         )
+        # The outer bound of one publish call; tests shorten it.
+        self._call_guard = call_guard or (
+            lambda request: call_guard_seconds(settings.publish_timeout_seconds, request.media)
+        )
+        self._channel_settings = SettingsCache()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: set[str] = set()  # claimed, outcome not yet recorded
@@ -281,55 +285,76 @@ class Dispatcher:
         clock = self.runtime.clock
         started = clock.now()
         LAG_SECONDS.observe(max(0.0, (started - job.due_at).total_seconds()))
-        logger = logging.LoggerAdapter(
-            log, {"delivery_id": job.delivery_id, "platform": job.platform}
-        )
         platform = get_platform(job.platform)
-        outcome: dict[str, Any] = {}
         try:
-            connector = platform.connector(
-                platform.config_model.model_validate(job.channel_config),
-                platform.credentials_model.model_validate(
-                    self.runtime.box.open(job.credentials_encrypted)
-                ),
-                self.http,
-                now=clock.now,
+            result = await self._call(job, platform)
+        except asyncio.CancelledError:
+            # stop() ran out of grace while the call was under way.
+            result = CallFailure(OutcomeKind.ambiguous, "the worker shut down during the call")
+        finished = clock.now()
+        if isinstance(result, CallFailure):
+            outcome = Outcome(
+                delivery_id=job.delivery_id,
+                kind=result.kind,
+                started_at=started,
+                finished_at=finished,
+                message=result.message,
+                retry_at=result.retry_at,
+            )
+        else:
+            outcome = Outcome(
+                delivery_id=job.delivery_id,
+                kind=OutcomeKind.published,
+                started_at=started,
+                finished_at=finished,
+                external_id=result.external_id,
+                permalink=result.permalink,
+            )
+        PUBLISH_SECONDS.labels(job.platform).observe((finished - started).total_seconds())
+        OUTCOMES.labels(job.platform, outcome.kind).inc()
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "publish %s",
+                outcome.kind.value,
+                extra={
+                    "delivery_id": job.delivery_id,
+                    "platform": job.platform,
+                    "outcome": outcome.kind.value,
+                },
+            )
+        self._outcomes.append(outcome)
+        self._wake.set()
+
+    async def _call(self, job: Job, platform: Platform) -> PublishResult | CallFailure:
+        """Build the channel's connector and publish once, bounded; failures before
+        the call (nothing went out) come back as CallFailure too."""
+        try:
+            settings = self._channel_settings.get(
+                platform,
+                channel_id=job.channel_id,
+                config=job.channel_config,
+                credentials_encrypted=job.credentials_encrypted,
+                box=self.runtime.box,
+            )
+            check_media(job.request)
+        except NotSent as exc:
+            return CallFailure(exc.kind, exc.message)
+        try:
+            connector = build_connector(
+                platform,
+                settings,
+                http=self.http,
+                now=self.runtime.clock.now,
                 save_credentials=partial(self._save_credentials, job.channel_id),
             )
-            # The HTTP client has its own timeouts; this bounds a connector that hangs anyway.
-            guard = call_guard_seconds(self.settings.publish_timeout_seconds, job.request)
-            result = await asyncio.wait_for(connector.publish(job.request), timeout=guard)
-            outcome = {
-                "kind": PUBLISHED,
-                "external_id": result.external_id,
-                "permalink": result.permalink,
-            }
-        except RateLimited as exc:
-            outcome = {"kind": exc.kind, "message": exc.message, "retry_at": exc.retry_at}
-        except PublishError as exc:
-            outcome = {"kind": exc.kind, "message": exc.message}
-        except TimeoutError:
-            outcome = {
-                "kind": Ambiguous.kind,
-                "message": "the platform call did not finish in time",
-            }
-        except asyncio.CancelledError:
-            outcome = {"kind": Ambiguous.kind, "message": "the worker shut down during the call"}
         except Exception as exc:
-            # A connector bug after the request may have gone out: unknown, not failed,
-            # so nobody retries blindly. The traceback goes to the log, not the alert.
-            logger.exception("connector raised an unexpected error")
-            outcome = {
-                "kind": Ambiguous.kind,
-                "message": f"unexpected {type(exc).__name__} in the {platform.label} connector",
-            }
-        finished = clock.now()
-        PUBLISH_SECONDS.labels(job.platform).observe((finished - started).total_seconds())
-        OUTCOMES.labels(job.platform, outcome["kind"]).inc()
-        logger.info("publish %s", outcome["kind"], extra={"outcome": outcome["kind"]})
-        self._outcomes.append(
-            Outcome(
-                delivery_id=job.delivery_id, started_at=started, finished_at=finished, **outcome
+            log.exception("connector could not be built", extra={"platform": platform.name})
+            return CallFailure(
+                OutcomeKind.error,
+                f"unexpected {type(exc).__name__} setting up the {platform.label} connector",
             )
+        return await bounded_call(
+            connector.publish(job.request),
+            guard=self._call_guard(job.request),
+            label=platform.label,
         )
-        self._wake.set()

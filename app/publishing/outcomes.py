@@ -1,46 +1,60 @@
-"""Writing what happened to a delivery: its new state, the attempt, and any alert.
+"""Writing what happened to a delivery: its transition, the attempt, and any alert.
 
-Every write is conditional on the lease: a worker whose lease was taken over (the
-recovery sweep marked the delivery unknown) cannot overwrite what a person now
-sees, except to report that the post did go out, which is news worth keeping.
+Which transition an outcome leads to is decided here (`decide`); what a transition
+writes to the delivery row is defined in `transitions`, whose guards make every write
+conditional on the lease: a worker whose lease was taken over (the recovery sweep
+marked the delivery unknown) cannot overwrite what a person now sees, except to report
+that the post did go out, which is news worth keeping.
+
+Under load this runs for hundreds of outcomes per step, so rows are read and written
+with a few Core statements, grouped by transition, not one ORM object per delivery.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from app.alerts.models import AlertKind
+from app.alerts.models import Alert, AlertKind
 from app.alerts.service import open_alert, resolve_alerts
 from app.channels.models import Channel, ChannelStatus
 from app.db import new_id
 from app.posts.models import Delivery, DeliveryAttempt, DeliveryStatus, Post, PostKind
+from app.publishing import transitions
+from app.publishing.transitions import Change
+from connectors.base import OutcomeKind
 
 log = logging.getLogger(__name__)
 
-PUBLISHED = "published"
+FAILURE_ALERTS = (AlertKind.delivery_failed, AlertKind.delivery_unknown)
+
+
+class MissingRow(RuntimeError):
+    """A row the engine just read is gone (a bug, or a delete the engine does not expect)."""
 
 
 @dataclass(frozen=True)
 class Failure:
-    """A delivery refused before any call (late, channel unusable, internal only)."""
+    """Why a delivery must not go out, decided before any call: nothing went out."""
 
-    kind: str
+    kind: OutcomeKind
     message: str
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of one publish call, as the dispatcher saw it."""
+    """The result of one publish attempt, as the dispatcher saw it."""
 
     delivery_id: str
-    kind: str  # "published" or a connectors.base.PublishError kind
+    kind: OutcomeKind
     started_at: datetime
     finished_at: datetime
     message: str | None = None
@@ -49,141 +63,56 @@ class Outcome:
     retry_at: datetime | None = None
 
 
-def _snippet(text: str, limit: int = 60) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _describe(session: Session, delivery: Delivery) -> tuple[str, Channel, bool]:
-    """What to call the delivery in an alert, its channel, and whether it may raise alerts.
-
-    An alert announcement that fails raises no alert of its own: that would announce
-    the failure to the same broken channel, and so on. It is logged instead.
-    """
-    post = session.get(Post, delivery.post_id)
-    channel = session.get(Channel, delivery.channel_id)
-    assert post is not None and channel is not None
-    alerting = post.kind != PostKind.alert
-    if not alerting:
-        log.warning("alert announcement not delivered", extra={"delivery_id": delivery.id})
-    return f"post {_snippet(post.title or post.text)!r} on {channel.name}", channel, alerting
-
-
-def _attempt(
-    session: Session,
-    delivery: Delivery,
+def decide(
+    outcome: Outcome,
     *,
-    outcome: str,
-    error: str | None,
+    attempts: int,
     worker: str,
-    started_at: datetime,
-    finished_at: datetime,
-) -> None:
-    session.add(
-        DeliveryAttempt(
-            delivery_id=delivery.id,
-            number=delivery.attempts,
-            worker=worker,
-            started_at=started_at,
-            finished_at=finished_at,
-            outcome=outcome,
-            error=error,
-        )
-    )
-
-
-def _settle(
-    session: Session,
-    delivery: Delivery,
-    *,
-    status: DeliveryStatus,
-    kind: str,
-    message: str,
-    alert: tuple[AlertKind, str],
     now: datetime,
-) -> None:
-    """End the delivery in `status` (failed or unknown) and open its alert."""
-    delivery.status = status
-    delivery.error_kind = kind
-    delivery.last_error = message
-    delivery.next_attempt_at = None
-    delivery.lease_owner = None
-    delivery.lease_expires_at = None
-    delivery.updated_at = now
-    what, channel, alerting = _describe(session, delivery)
-    if not alerting:
-        return
-    alert_kind, template = alert
-    open_alert(
-        session,
-        kind=alert_kind,
-        key=delivery.id,
-        message=template.format(what=what, message=message),
-        now=now,
-        post_id=delivery.post_id,
-        delivery_id=delivery.id,
-        channel_id=channel.id,
-    )
+    max_attempts: int,
+    backoff: Callable[[int], timedelta],
+) -> Change:
+    """The transition `outcome` leads to for a delivery that had made `attempts` attempts.
 
-
-def _fail(session: Session, delivery: Delivery, *, kind: str, message: str, now: datetime) -> None:
-    _settle(
-        session,
-        delivery,
-        status=DeliveryStatus.failed,
-        kind=kind,
-        message=message,
-        alert=(AlertKind.delivery_failed, "Could not publish {what}: {message}"),
-        now=now,
-    )
-
-
-def _needs_reconnect(session: Session, channel_id: str, *, reason: str, now: datetime) -> None:
-    channel = session.get(Channel, channel_id)
-    assert channel is not None
-    if channel.status == ChannelStatus.active:
-        channel.status = ChannelStatus.needs_reconnect
-        channel.status_reason = reason
-        channel.updated_at = now
-    open_alert(
-        session,
-        kind=AlertKind.channel_needs_reconnect,
-        key=channel.id,
-        message=f"Channel {channel.name} needs reconnecting: {reason}",
-        now=now,
-        channel_id=channel.id,
-    )
-
-
-def fail_at_claim(
-    session: Session, *, delivery: Delivery, failure: Failure, now: datetime, worker: str
-) -> None:
-    _attempt(
-        session,
-        delivery,
-        outcome=failure.kind,
-        error=failure.message,
-        worker=worker,
-        started_at=now,
-        finished_at=now,
-    )
-    _fail(session, delivery, kind=failure.kind, message=failure.message, now=now)
-
-
-def mark_unknown(session: Session, delivery: Delivery, *, message: str, now: datetime) -> None:
-    _settle(
-        session,
-        delivery,
-        status=DeliveryStatus.unknown,
-        kind="ambiguous",
-        message=message,
-        alert=(
-            AlertKind.delivery_unknown,
-            "Cannot tell whether {what} went out: {message}. "
-            "Check the platform, then retry or leave it.",
-        ),
-        now=now,
-    )
+    Nothing went out = failed (or retrying); maybe went out = unknown.
+    """
+    kind = OutcomeKind(outcome.kind)
+    message = outcome.message or kind.value
+    if kind == OutcomeKind.published:
+        return transitions.succeed(
+            owner=worker,
+            attempts=attempts + 1,
+            published_at=outcome.finished_at,
+            external_id=outcome.external_id,
+            permalink=outcome.permalink,
+            now=now,
+        )
+    if kind == OutcomeKind.rate_limited:
+        # The platform's own wait, which does not use up an attempt.
+        return transitions.retry_later(
+            owner=worker,
+            attempts=attempts,
+            at=max(outcome.retry_at or now + backoff(1), now),
+            kind=kind,
+            message=message,
+            now=now,
+        )
+    attempts += 1
+    if kind == OutcomeKind.transient and attempts < max_attempts:
+        return transitions.retry_later(
+            owner=worker,
+            attempts=attempts,
+            at=now + backoff(attempts),
+            kind=kind,
+            message=message,
+            now=now,
+        )
+    if kind == OutcomeKind.transient:
+        message = f"gave up after {attempts} attempts: {message}"
+    if kind == OutcomeKind.ambiguous:
+        return transitions.mark_unknown(owner=worker, attempts=attempts, message=message, now=now)
+    # permanent, auth_expired, a failure before the call, or an error no kind describes
+    return transitions.fail(owner=worker, attempts=attempts, kind=kind, message=message, now=now)
 
 
 def record_outcomes(
@@ -199,173 +128,239 @@ def record_outcomes(
     outcomes = list(outcomes)
     if not outcomes:
         return set()
-    query = select(Delivery.id, Delivery.status, Delivery.lease_owner, Delivery.attempts).where(
-        Delivery.id.in_([o.delivery_id for o in outcomes])
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    current = {row.id: row for row in session.execute(query)}
-    # Successes under a lease we still hold are most of the traffic: written in bulk.
-    fast = [
-        (o, current[o.delivery_id])
-        for o in outcomes
-        if o.kind == PUBLISHED
-        and o.delivery_id in current
-        and current[o.delivery_id].status == DeliveryStatus.publishing
-        and current[o.delivery_id].lease_owner == worker
-    ]
-    if fast:
-        _record_published(session, fast, worker=worker, now=now)
-    slow_ids = {o.delivery_id for o in outcomes if o.delivery_id in current} - {
-        o.delivery_id for o, _ in fast
-    }
-    failed_posts: set[str] = set()
-    if not slow_ids:
-        return failed_posts
-    deliveries = {
-        d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(slow_ids)))
-    }
+    current = _current(session, [o.delivery_id for o in outcomes])
+    decided: list[tuple[Outcome, Row[Any], Change]] = []
     for outcome in outcomes:
-        delivery = deliveries.get(outcome.delivery_id)
-        if delivery is None:
-            continue  # recorded above, or the post was deleted meanwhile
-        _record_one(
-            session,
-            delivery,
+        row = current.get(outcome.delivery_id)
+        if row is None:
+            continue  # the post was deleted meanwhile
+        change = decide(
             outcome,
+            attempts=row.attempts,
             worker=worker,
             now=now,
             max_attempts=max_attempts,
             backoff=backoff,
         )
-        if delivery.status == DeliveryStatus.published:
-            resolve_alerts(session, keys=[(k, delivery.id) for k in FAILURE_ALERTS], now=now)
-        elif delivery.status == DeliveryStatus.failed:
-            failed_posts.add(delivery.post_id)
-    return failed_posts
+        if not change.allows(row.status, row.lease_owner):
+            log.warning(
+                "outcome dropped: the lease was lost",
+                extra={"delivery_id": row.id, "outcome": outcome.kind, "status": row.status},
+            )
+            continue
+        if row.status == DeliveryStatus.unknown:
+            log.warning("late success for a delivery marked unknown", extra={"delivery_id": row.id})
+        decided.append((outcome, row, change))
+    if not decided:
+        return set()
 
-
-FAILURE_ALERTS = (AlertKind.delivery_failed, AlertKind.delivery_unknown)
-
-
-def _record_published(
-    session: Session, items: list[tuple[Outcome, Any]], *, worker: str, now: datetime
-) -> None:
-    session.execute(
-        update(Delivery),
+    by_transition: dict[str, list[tuple[str, Change]]] = defaultdict(list)
+    for outcome, _, change in decided:
+        by_transition[change.name].append((outcome.delivery_id, change))
+    for changes in by_transition.values():
+        transitions.update_many(session, changes)
+    _add_attempts(
+        session,
         [
             {
-                "id": o.delivery_id,
-                "status": DeliveryStatus.published,
-                "attempts": row.attempts + 1,
-                "published_at": o.finished_at,
-                "external_id": o.external_id,
-                "permalink": o.permalink,
-                "last_error": None,
-                "error_kind": None,
-                "next_attempt_at": None,
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "updated_at": now,
-            }
-            for o, row in items
-        ],
-    )
-    session.execute(
-        insert(DeliveryAttempt),
-        [
-            {
-                "id": new_id(),
-                "delivery_id": o.delivery_id,
-                "number": row.attempts + 1,
+                "delivery_id": outcome.delivery_id,
+                "number": change.values["attempts"],
                 "worker": worker,
-                "started_at": o.started_at,
-                "finished_at": o.finished_at,
-                "outcome": PUBLISHED,
-                "error": None,
+                "started_at": outcome.started_at,
+                "finished_at": outcome.finished_at,
+                "outcome": outcome.kind,
+                "error": outcome.message,
             }
-            for o, row in items
+            for outcome, _, change in decided
         ],
     )
     # A success ends whatever an earlier failure of the same delivery opened.
-    resolve_alerts(
-        session, keys=[(k, o.delivery_id) for o, _ in items for k in FAILURE_ALERTS], now=now
-    )
+    published = [o.delivery_id for o, _, c in decided if c.target == DeliveryStatus.published]
+    _resolve_failure_alerts(session, published, now=now)
+
+    failed_posts: set[str] = set()
+    for outcome, row, change in decided:
+        if change.target in (DeliveryStatus.failed, DeliveryStatus.unknown):
+            _alert(session, row, change, now=now)
+        if change.target == DeliveryStatus.failed:
+            failed_posts.add(row.post_id)
+            if outcome.kind == OutcomeKind.auth_expired:
+                _needs_reconnect(
+                    session, row.channel_id, reason=change.values["last_error"], now=now
+                )
+    return failed_posts
 
 
-def _record_one(
-    session: Session,
-    delivery: Delivery,
-    outcome: Outcome,
-    *,
-    worker: str,
-    now: datetime,
-    max_attempts: int,
-    backoff: Callable[[int], timedelta],
+def refuse_at_claim(
+    session: Session, refused: list[tuple[Row[Any], Failure]], *, now: datetime, worker: str
 ) -> None:
-    ours = delivery.status == DeliveryStatus.publishing and delivery.lease_owner == worker
-    if not ours:
-        if outcome.kind == PUBLISHED and delivery.status == DeliveryStatus.unknown:
-            log.warning(
-                "late success for a delivery marked unknown", extra={"delivery_id": delivery.id}
-            )
-        else:
-            log.warning(
-                "outcome dropped: the lease was lost",
-                extra={
-                    "delivery_id": delivery.id,
-                    "outcome": outcome.kind,
-                    "status": delivery.status,
-                },
-            )
-            return
-    if outcome.kind != "rate_limited":
-        delivery.attempts += 1
-    _attempt(
+    """Fail due deliveries that must not go out; `refused` rows carry id, post_id,
+    channel_id, attempts and status."""
+    if not refused:
+        return
+    decided = [
+        (
+            row,
+            transitions.refuse(
+                attempts=row.attempts, kind=failure.kind, message=failure.message, now=now
+            ),
+        )
+        for row, failure in refused
+    ]
+    by_transition: dict[str, list[tuple[str, Change]]] = defaultdict(list)
+    for row, change in decided:
+        by_transition[change.name].append((row.id, change))
+    for changes in by_transition.values():
+        transitions.update_many(session, changes)
+    _add_attempts(
         session,
-        delivery,
-        outcome=outcome.kind,
-        error=outcome.message,
-        worker=worker,
-        started_at=outcome.started_at,
-        finished_at=outcome.finished_at,
+        [
+            {
+                "delivery_id": row.id,
+                "number": row.attempts,
+                "worker": worker,
+                "started_at": now,
+                "finished_at": now,
+                "outcome": failure.kind,
+                "error": failure.message,
+            }
+            for row, failure in refused
+        ],
     )
-    delivery.lease_owner = None
-    delivery.lease_expires_at = None
-    delivery.updated_at = now
-    message = outcome.message or outcome.kind
+    for row, change in decided:
+        _alert(session, row, change, now=now)
 
-    if outcome.kind == PUBLISHED:
-        delivery.status = DeliveryStatus.published
-        delivery.published_at = outcome.finished_at
-        delivery.external_id = outcome.external_id
-        delivery.permalink = outcome.permalink
-        delivery.last_error = None
-        delivery.error_kind = None
-        delivery.next_attempt_at = None
-    elif outcome.kind == "rate_limited":
-        delivery.status = DeliveryStatus.retrying
-        delivery.next_attempt_at = max(outcome.retry_at or now + backoff(1), now)
-        delivery.last_error = message
-        delivery.error_kind = outcome.kind
-    elif outcome.kind == "transient":
-        if delivery.attempts >= max_attempts:
-            _fail(
-                session,
-                delivery,
-                kind=outcome.kind,
-                message=f"gave up after {delivery.attempts} attempts: {message}",
-                now=now,
-            )
-        else:
-            delivery.status = DeliveryStatus.retrying
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
-            delivery.last_error = message
-            delivery.error_kind = outcome.kind
-    elif outcome.kind == "auth_expired":
-        _fail(session, delivery, kind=outcome.kind, message=message, now=now)
-        _needs_reconnect(session, delivery.channel_id, reason=message, now=now)
-    elif outcome.kind == "ambiguous":
-        mark_unknown(session, delivery, message=message, now=now)
-    else:  # permanent, or an error no kind describes
-        _fail(session, delivery, kind=outcome.kind, message=message, now=now)
+
+def recover_lease(session: Session, delivery: Delivery, *, now: datetime) -> None:
+    """A delivery left `publishing` past its lease: its outcome is unknown."""
+    owner = delivery.lease_owner
+    change = transitions.recover_lease(
+        attempts=delivery.attempts + 1,
+        message=f"worker {owner} stopped answering while publishing (lease expired)",
+        now=now,
+    )
+    _add_attempts(
+        session,
+        [
+            {
+                "delivery_id": delivery.id,
+                "number": change.values["attempts"],
+                "worker": owner,
+                "started_at": delivery.updated_at,
+                "finished_at": now,
+                "outcome": OutcomeKind.lease_expired,
+                "error": f"worker {owner} lost its lease",
+            }
+        ],
+    )
+    transitions.apply(delivery, change)
+    _alert(session, delivery, change, now=now)
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+_CURRENT = select(
+    Delivery.id,
+    Delivery.status,
+    Delivery.lease_owner,
+    Delivery.attempts,
+    Delivery.post_id,
+    Delivery.channel_id,
+).where(Delivery.id.in_(bindparam("ids", expanding=True)))
+_ADD_ATTEMPT = insert(DeliveryAttempt.__table__)  # type: ignore[arg-type]
+
+
+def _current(session: Session, ids: list[str]) -> dict[str, Row[Any]]:
+    query = _CURRENT
+    if session.get_bind().dialect.name == "postgresql":
+        query = _CURRENT.with_for_update()
+    rows: Iterable[Row[Any]] = session.connection().execute(query, {"ids": ids})
+    return {row.id: row for row in rows}
+
+
+_OPEN_ALERT_KEYS = select(Alert.kind, Alert.dedupe_key).where(
+    Alert.dedupe_key.in_(bindparam("keys", expanding=True)), Alert.resolved_at.is_(None)
+)
+
+
+def _resolve_failure_alerts(session: Session, delivery_ids: list[str], *, now: datetime) -> None:
+    """Resolve what earlier failures of these deliveries opened, if anything.
+
+    Almost every success has no such alert: one indexed read finds the few that do,
+    instead of an UPDATE over every success.
+    """
+    if not delivery_ids:
+        return
+    keys = [f"{kind}:{i}" for i in delivery_ids for kind in FAILURE_ALERTS]
+    found = [
+        (AlertKind(kind), key.split(":", 1)[1])
+        for kind, key in session.connection().execute(_OPEN_ALERT_KEYS, {"keys": keys})
+    ]
+    if found:
+        resolve_alerts(session, keys=found, now=now)
+
+
+def _add_attempts(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(_ADD_ATTEMPT, [{"id": new_id(), **row} for row in rows])
+
+
+def _snippet(text: str, limit: int = 60) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+ALERT_TEMPLATES = {
+    DeliveryStatus.failed: (AlertKind.delivery_failed, "Could not publish {what}: {message}"),
+    DeliveryStatus.unknown: (
+        AlertKind.delivery_unknown,
+        "Cannot tell whether {what} went out: {message}. "
+        "Check the platform, then retry or leave it.",
+    ),
+}
+
+
+def _alert(session: Session, delivery: Any, change: Change, *, now: datetime) -> None:
+    """Open the alert a failed or unknown delivery raises.
+
+    An alert announcement that fails raises no alert of its own: that would announce
+    the failure to the same broken channel, and so on. It is logged instead.
+    """
+    post = session.get(Post, delivery.post_id)
+    channel = session.get(Channel, delivery.channel_id)
+    if post is None or channel is None:
+        raise MissingRow(f"delivery {delivery.id}: its post or channel is gone")
+    if post.kind == PostKind.alert:
+        log.warning("alert announcement not delivered", extra={"delivery_id": delivery.id})
+        return
+    alert_kind, template = ALERT_TEMPLATES[change.target]
+    what = f"post {_snippet(post.title or post.text)!r} on {channel.name}"
+    open_alert(
+        session,
+        kind=alert_kind,
+        key=delivery.id,
+        message=template.format(what=what, message=change.values["last_error"]),
+        now=now,
+        post_id=delivery.post_id,
+        delivery_id=delivery.id,
+        channel_id=channel.id,
+    )
+
+
+def _needs_reconnect(session: Session, channel_id: str, *, reason: str, now: datetime) -> None:
+    channel = session.get(Channel, channel_id)
+    if channel is None:
+        raise MissingRow(f"channel {channel_id} is gone")
+    if channel.status == ChannelStatus.active:
+        channel.status = ChannelStatus.needs_reconnect
+        channel.status_reason = reason
+        channel.updated_at = now
+    open_alert(
+        session,
+        kind=AlertKind.channel_needs_reconnect,
+        key=channel.id,
+        message=f"Channel {channel.name} needs reconnecting: {reason}",
+        now=now,
+        channel_id=channel.id,
+    )

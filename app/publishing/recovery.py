@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.posts.models import Delivery, DeliveryAttempt, DeliveryStatus
-from app.publishing.outcomes import mark_unknown
+from app.posts.models import Delivery, DeliveryStatus
+from app.publishing.outcomes import recover_lease
 
 
 def recover_expired_leases(session: Session, *, now: datetime, limit: int = 500) -> list[str]:
@@ -27,24 +27,6 @@ def recover_expired_leases(session: Session, *, now: datetime, limit: int = 500)
         query = query.with_for_update(skip_locked=True)
     recovered = []
     for delivery in session.scalars(query).all():
-        owner = delivery.lease_owner
-        delivery.attempts += 1
-        session.add(
-            DeliveryAttempt(
-                delivery_id=delivery.id,
-                number=delivery.attempts,
-                worker=owner,
-                started_at=delivery.updated_at,
-                finished_at=now,
-                outcome="lease_expired",
-                error=f"worker {owner} lost its lease",
-            )
-        )
-        mark_unknown(
-            session,
-            delivery,
-            message=f"worker {owner} stopped answering while publishing (lease expired)",
-            now=now,
-        )
+        recover_lease(session, delivery, now=now)
         recovered.append(delivery.id)
     return recovered
