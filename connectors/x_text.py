@@ -117,6 +117,7 @@ def _tld_table() -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
 # TLD -> its rank in the alternation; first two characters -> the lengths of its TLDs
 # (every TLD has at least two).
 _TLD_RANK, _TLD_LENGTHS = _tld_table()
+_LONGEST_TLD = max(map(len, _TLD_RANK))
 
 
 def _emoji_table() -> tuple[frozenset[str], tuple[int, ...], frozenset[str], list[int], list[int]]:
@@ -215,19 +216,21 @@ def _folded(text: str) -> str:
 
 def _tld_end(text: str, at: int, limit: int) -> int | None:
     """Where the TLD starting at `at` ends (the text counts as ending at `limit`), or None."""
+    # Folding keeps the length (_FOLD maps the one letter whose lower() grows).
+    window = _folded(text[at : min(at + _LONGEST_TLD, limit)])
     best: tuple[int, int] | None = None
-    for length in _TLD_LENGTHS.get(_folded(text[at : min(at + 2, limit)]), ()):
+    for length in _TLD_LENGTHS.get(window[:2], ()):
         end = at + length
         if end > limit:
             break
-        rank = _TLD_RANK.get(_folded(text[at:end]))
+        rank = _TLD_RANK.get(window[:length])
         if rank is not None and (end == limit or _tld_boundary(text[end])):
             if best is None or rank < best[0]:
                 best = (rank, end)
     if best is not None:
         return best[1]
     # valid_punycode, the last alternative: greedy and without a boundary check.
-    if _folded(text[at : at + 4]) == "xn--" and at + 4 < limit and _punycode_char(text[at + 4]):
+    if window[:4] == "xn--" and at + 4 < limit and _punycode_char(text[at + 4]):
         end = at + 5
         while end < limit and _punycode_char(text[end]):
             end += 1
