@@ -18,7 +18,7 @@ from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts import service as posts
 from app.posts.models import DeliveryAttempt, Post, PostKind
-from app.posts.schemas import PostOut
+from app.posts.schemas import MAX_TEXT_LENGTH, PostOut
 from app.users.models import User
 from app.web import calendar as grid
 from app.web.compose import ComposeForm, check_channels
@@ -295,7 +295,7 @@ def retry(
 
 
 class CheckBody(BaseModel):
-    text: str = Field(default="", max_length=100_000)
+    text: str = Field(default="", max_length=MAX_TEXT_LENGTH)
     title: str = Field(default="", max_length=300)
     link: str = Field(default="", max_length=2048)
     channel_ids: list[str] = Field(default_factory=list, max_length=100)
