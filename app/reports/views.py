@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from app.deps import NowDep, RuntimeDep, SessionDep, Viewer
 from app.errors import FieldProblem, InvalidInput
 from app.reports.service import ChannelReport, ObjectiveReport, channel_reports, objective_reports
+from app.spreadsheet import safe_row
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 MAX_DAYS = 366
@@ -79,7 +80,7 @@ def _csv(objectives: list[ObjectiveReport], channels: list[ChannelReport]) -> st
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for o in objectives:
-        writer.writerow({"section": "objective", "id": o.objective_id, **asdict(o)})
+        writer.writerow(safe_row({"section": "objective", "id": o.objective_id, **asdict(o)}))
     for c in channels:
-        writer.writerow({"section": "channel", "id": c.channel_id, **asdict(c)})
+        writer.writerow(safe_row({"section": "channel", "id": c.channel_id, **asdict(c)}))
     return out.getvalue()

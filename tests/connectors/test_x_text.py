@@ -38,13 +38,70 @@ PATHOLOGICAL = {
 
 # Pieces of ordinary posts, glued at random into texts for the differential test.
 PIECES = [
-    "example.com", "www.example.org", "foo.co.uk", "t.co/abc123", "http://", "https://",
-    "HTTPS://", "bit.ly/dJpywL", "/path", "/a(b)", "/(x)|(y)", "?q=1&lang=en", "#anchor",
-    ":8080", "@cadence_comms", "#BakeSale", "Bake sale", " ", " ", "\n", "\r\n", ".", ",",
-    "!", "?", "(", ")", "'", '"', "-", "_", "…", "—", "日本語", "中文", "한국어", "😷", "👍🏽",
-    "👨‍👩‍👧", "🇫🇷", "#️⃣", "1⃣", "é", "e\u0301", "ß", "münchen.de", "☃.net", "xn--p1ai",
-    "пример.рф", "ｅｘａｍｐｌｅ．ｃｏｍ", "\u200b", "\u202a", "。", "a_b.com", "-a.com",
-    "a-.com", "192.168.0.1", "嘉里大酒店", "ſ", "K", "İ", ".COM", ".photography", "t.co",
+    "example.com",
+    "www.example.org",
+    "foo.co.uk",
+    "t.co/abc123",
+    "http://",
+    "https://",
+    "HTTPS://",
+    "bit.ly/dJpywL",
+    "/path",
+    "/a(b)",
+    "/(x)|(y)",
+    "?q=1&lang=en",
+    "#anchor",
+    ":8080",
+    "@cadence_comms",
+    "#BakeSale",
+    "Bake sale",
+    " ",
+    " ",
+    "\n",
+    "\r\n",
+    ".",
+    ",",
+    "!",
+    "?",
+    "(",
+    ")",
+    "'",
+    '"',
+    "-",
+    "_",
+    "…",
+    "—",
+    "日本語",
+    "中文",
+    "한국어",
+    "😷",
+    "👍🏽",
+    "👨‍👩‍👧",
+    "🇫🇷",
+    "#️⃣",
+    "1⃣",
+    "é",
+    "e\u0301",
+    "ß",
+    "münchen.de",
+    "☃.net",
+    "xn--p1ai",
+    "пример.рф",
+    "ｅｘａｍｐｌｅ．ｃｏｍ",
+    "\u200b",
+    "\u202a",
+    "。",
+    "a_b.com",
+    "-a.com",
+    "a-.com",
+    "192.168.0.1",
+    "嘉里大酒店",
+    "ſ",
+    "K",
+    "İ",
+    ".COM",
+    ".photography",
+    "t.co",
 ]
 
 
@@ -66,9 +123,7 @@ def test_the_weights_are_twitter_texts_v3_configuration() -> None:
     assert x_text.DEFAULT_WEIGHT == defaults["default_weight"]
     assert x_text.URL_LENGTH == defaults["transformed_url_length"]
     assert defaults["emoji_parsing_enabled"] is True
-    assert [(r["start"], r["end"], r["weight"]) for r in defaults["ranges"]] == list(
-        x_text.RANGES
-    )
+    assert [(r["start"], r["end"], r["weight"]) for r in defaults["ranges"]] == list(x_text.RANGES)
 
 
 def test_the_same_weighted_length_and_urls_as_twitter_text_on_ordinary_texts() -> None:
