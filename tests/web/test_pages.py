@@ -517,3 +517,19 @@ def test_the_compose_form_and_live_check_refuse_a_text_over_10000_characters(
     )
     assert check.status_code == 422
     assert [p["loc"] for p in check.json()["detail"]] == [["body", "text"]]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/calendar?date=9999-12-31",
+        "/calendar?date=0001-01-01",
+        "/calendar?view=week&date=9999-12-31",
+        "/calendar?view=week&day=0001-01-01",
+        "/coverage?start=0001-01-01",
+        "/coverage?start=9999-12-31",
+    ],
+)
+def test_pages_at_the_ends_of_the_calendar_are_shown(editor_web: TestClient, path: str) -> None:
+    # Days past year 9999 raised OverflowError (a 500); they are kept within the years.
+    assert editor_web.get(path).status_code == 200
