@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from app.db import make_engine
-from bench import coverage, engine, naive, text, transports
+from bench import coverage, engine, naive, transports, validation
 from bench.common import Report, sink
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/cadence_bench"
@@ -183,7 +183,7 @@ def main() -> None:
                 note=f"filling took {r['fill_seconds']:.0f} s",
             )
     if "text" in want:
-        for shape, timings in text.run().items():
+        for shape, timings in validation.run().items():
             report.add(
                 f"X validation, {shape}",
                 ms_1k=timings[1_000] * 1000,

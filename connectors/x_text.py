@@ -76,7 +76,7 @@ _path_char = _char_class(valid_general_url_path_chars.pattern)
 _query_char = _char_class(valid_url_query_chars.pattern)
 _query_end_char = _char_class(valid_url_query_ending_chars.pattern)
 _url_preceding = _char_class(
-    rf"[^A-Za-z0-9@＠$#＃{invalid_chars_group}]|[{directional_markers_group}]"
+    rf"[^A-Za-z0-9@\uff20$#\uff03{invalid_chars_group}]|[{directional_markers_group}]"
 )
 _tld_boundary = _char_class(r"[^0-9a-zA-Z@+-]")
 _port_digit = _char_class(r"[0-9]")
@@ -224,9 +224,9 @@ def _tld_end(text: str, at: int, limit: int) -> int | None:
         if end > limit:
             break
         rank = _TLD_RANK.get(window[:length])
-        if rank is not None and (end == limit or _tld_boundary(text[end])):
-            if best is None or rank < best[0]:
-                best = (rank, end)
+        boundary = end == limit or _tld_boundary(text[end])
+        if rank is not None and boundary and (best is None or rank < best[0]):
+            best = (rank, end)
     if best is not None:
         return best[1]
     # valid_punycode, the last alternative: greedy and without a boundary check.
@@ -390,7 +390,9 @@ class _UrlScanner:
             return [UrlEntity(start, _tco_trimmed(url))] if _tco_ok(url) else []
         if before in ("-", "_", ".", "/"):
             return []
-        found = [UrlEntity(start + s, text[start + s : start + e]) for s, e in _ascii_domains(domain)]
+        found = [
+            UrlEntity(start + s, text[start + s : start + e]) for s, e in _ascii_domains(domain)
+        ]
         if found and path_start >= 0:
             last = found[-1]
             found[-1] = UrlEntity(last.start, url.replace(domain, last.url))
