@@ -103,3 +103,50 @@ def test_platform_problems_still_refuse_the_post(
     assert [p["type"] for p in response.json()["detail"]] == ["platform_rule"]
     assert probed == [True]
     assert client.get(f"{API}/posts", headers=editor).json()["total"] == 0
+
+
+def test_the_compose_form_and_live_check_validate_with_no_transaction_open(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, probed: list[bool]
+) -> None:
+    from app.users.models import Role
+    from tests.web.test_pages import csrf, login, make_user
+
+    goal = objective(client, admin)
+    hook = webhook_channel(client, admin)
+    make_user(runtime, "editor@example.org", Role.editor)
+    assert login(client, "editor@example.org").status_code == 303
+    token = csrf(client, "/posts/new")
+    check = client.post(
+        "/web/validate",
+        json={"text": "Open day", "channel_ids": [hook["id"]]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert check.status_code == 200, check.text
+    made = client.post(
+        "/posts/new",
+        data={
+            "csrf_token": token,
+            "text": "Open day",
+            "objective_ids": goal["id"],
+            "channel_ids": hook["id"],
+            "day": "2026-11-25",
+            "time": "10:00",
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    post_id = made.headers["location"].split("/")[2].split("?")[0]
+    edited = client.post(
+        f"/posts/{post_id}/edit",
+        data={
+            "csrf_token": token,
+            "text": "Open day, 10:00",
+            "objective_ids": goal["id"],
+            "channel_ids": hook["id"],
+            "day": "2026-11-25",
+            "time": "10:00",
+        },
+        follow_redirects=False,
+    )
+    assert edited.status_code == 303, edited.text
+    assert probed == [True, True, True]
