@@ -38,9 +38,18 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """One transaction per request: committed before the answer is sent, rolled back on error."""
-    with runtime.sessions() as session, session.begin():
-        yield session
+    """The request's session: committed before the answer is sent, rolled back on error.
+
+    Its transaction begins with its first statement; a view may commit early to end
+    a read phase (app/posts/rules.py validates posts between two transactions).
+    """
+    with runtime.sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
 # scope="function": the commit runs before the response goes out, so a client never

@@ -11,10 +11,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from app.api import router as api_router
 from app.config import get_settings
 from app.errors import Conflict, InvalidInput, NotFound
+from app.integrity import violated_field
 from app.limits import BodyLimit, BodyTooLarge, too_large_body
 from app.media.storage import MULTIPART_OVERHEAD
 from app.media.views import files_router as media_files_router
@@ -47,6 +49,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.field is None:
             return JSONResponse({"detail": exc.message}, status_code=409)
         detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "conflict"}]
+        return JSONResponse({"detail": detail}, status_code=409)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # Services check first; a violation still here raced them or predates a rule.
+        field = violated_field(exc)
+        if field is None:
+            return JSONResponse({"detail": "conflicts with stored data"}, status_code=409)
+        detail = [{"loc": ["body", field], "msg": f"this {field} is taken", "type": "conflict"}]
         return JSONResponse({"detail": detail}, status_code=409)
 
     @app.exception_handler(BodyTooLarge)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from annotated_types import Ge, Le
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -68,6 +69,12 @@ UTCTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+# Days a query may name: reports and calendars add days and weeks to them and take
+# local midnights in any zone, which must stay inside Python's years 1 to 9999.
+FIRST_DAY = date(2, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY)]
 
 
 def patch_fields(update: BaseModel, *, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from app.db import make_engine
-from bench import coverage, engine, naive, transports
+from bench import coverage, engine, naive, transports, validation
 from bench.common import Report, sink
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/cadence_bench"
@@ -48,7 +48,7 @@ def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        help="transports naive sqlite postgres realistic second memory coverage",
+        help="transports naive sqlite postgres realistic second memory coverage text",
     )
     args = parser.parse_args()
     n = 500 if args.quick else args.posts
@@ -64,6 +64,7 @@ def main() -> None:
             "second",
             "memory",
             "coverage",
+            "text",
         ]
     )
     report = Report()
@@ -184,6 +185,16 @@ def main() -> None:
                 cells=int(r["cells"]),
                 posts_counted=int(r["planned"]),
                 note=f"filling took {r['fill_seconds']:.0f} s",
+            )
+    if "text" in want:
+        for shape, timings in validation.run().items():
+            report.add(
+                f"X validation, {shape}",
+                ms_1k=timings[1_000] * 1000,
+                ms_5k=timings[5_000] * 1000,
+                ms_10k=timings[10_000] * 1000,
+                ratio_10k_1k=timings[10_000] / timings[1_000],
+                note="linear is about 10",
             )
     print()
     print(report.markdown())

@@ -75,7 +75,6 @@ import tweepy
 from pydantic import field_validator, model_validator
 from requests.adapters import HTTPAdapter
 from tweepy.parsers import JSONParser
-from twitter_text import parse_tweet
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
@@ -110,6 +109,7 @@ from connectors.http import (
     send,
 )
 from connectors.rules import MB, media_problems, refuse, within_limits
+from connectors.x_text import weighted_length
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -178,11 +178,6 @@ class XCredentials(PlatformCredentials):
     @property
     def oauth2(self) -> bool:
         return all((self.access_token, self.refresh_token, self.client_id, self.client_secret))
-
-
-def weighted_length(text: str) -> int:
-    """X's weighted length: URLs count 23, most non-Latin characters and emoji 2."""
-    return int(parse_tweet(text).weightedLength)
 
 
 def tweet_text(request: PublishRequest) -> str:

@@ -182,8 +182,9 @@ def serve_file(media_id: str, filename: str, session: SessionDep, runtime: Runti
     URL), the way unlisted links work elsewhere. The name must be the media's own.
 
     The answer carries the content type sniffed at upload, `Content-Disposition:
-    inline`, `X-Content-Type-Options: nosniff`, and a long cache lifetime (the bytes
-    behind a media id never change). Anything else is 404.
+    inline` for images and videos and `attachment` for anything else (PDFs),
+    `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox`, and a long
+    cache lifetime (the bytes behind a media id never change). Anything else is 404.
     """
     media: Media | None = session.get(Media, media_id) if _ID.fullmatch(media_id) else None
     if media is None or media.filename != filename:
@@ -195,9 +196,17 @@ def serve_file(media_id: str, filename: str, session: SessionDep, runtime: Runti
         path,
         media_type=media.content_type,
         filename=media.filename,
-        content_disposition_type="inline",
+        content_disposition_type=_disposition(media.content_type),
         headers={
             "X-Content-Type-Options": "nosniff",
+            # The file comes from Cadence's own origin: should a browser ever render it
+            # as a document (a PDF's scripts, an SVG), it runs with no origin at all.
+            "Content-Security-Policy": "sandbox",
             "Cache-Control": "public, max-age=31536000, immutable",
         },
     )
+
+
+def _disposition(content_type: str) -> str:
+    """Images and videos are shown in place; anything else (PDFs) is downloaded."""
+    return "inline" if content_type.startswith(("image/", "video/")) else "attachment"

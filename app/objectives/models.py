@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.db import Base, IdColumn, UTCDateTime, new_id
 
@@ -13,6 +13,9 @@ class Objective(Base):
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # The name casefolded, unique: "Ärger" and "ärger" are one objective. Kept here,
+    # not as lower(name) in SQL, because SQLite's lower() folds ASCII letters only.
+    name_key: Mapped[str] = mapped_column(String(300), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     color: Mapped[str] = mapped_column(String(7))
     min_posts_per_day: Mapped[int] = mapped_column(Integer, default=1)
@@ -21,3 +24,13 @@ class Objective(Base):
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @validates("name")
+    def _keep_name_key(self, _: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
+
+
+def name_key(name: str) -> str:
+    """What two objective names must not share (casefold grows a character to 3 at most)."""
+    return name.casefold()

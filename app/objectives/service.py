@@ -7,7 +7,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
-from app.objectives.models import Objective
+from app.objectives.models import Objective, name_key
 from app.objectives.schemas import ObjectiveCreate, ObjectiveUpdate
 from app.posts.models import post_objectives
 from app.schemas import patch_fields
@@ -21,7 +21,7 @@ def get(session: Session, objective_id: str) -> Objective:
 
 
 def _ensure_name_free(session: Session, name: str, *, except_id: str | None = None) -> None:
-    query = select(Objective.id).where(func.lower(Objective.name) == name.lower())
+    query = select(Objective.id).where(Objective.name_key == name_key(name))
     if except_id is not None:
         query = query.where(Objective.id != except_id)
     if session.scalar(query) is not None:

@@ -10,8 +10,11 @@ from app.posts.status import PostStatus
 from app.schemas import Input, Output, UTCTime
 from connectors.base import HttpUrlStr
 
+# Longer texts fit no platform; the cap also bounds the work validation does per post.
+MAX_TEXT_LENGTH = 10_000
+
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Text = Annotated[str, Field(max_length=100_000)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH)]
 Title = Annotated[str, Field(max_length=300)]
 Link = Annotated[HttpUrlStr, Field(max_length=2048)]
 

@@ -26,6 +26,7 @@ from app.posts.models import (
     post_objectives,
 )
 from app.posts.requests import publish_request
+from app.posts.rules import PlatformRules
 from app.posts.schemas import NULLABLE_ON_PATCH, DeliveryOut, PostCreate, PostOut, PostUpdate
 from app.posts.status import PostStatus, post_status
 from app.publishing import transitions
@@ -83,7 +84,13 @@ def _load(
 
 
 def _resolve_and_check(
-    session: Session, draft: Draft, *, media_dir: Path, base_url: str, post_id: str
+    session: Session,
+    draft: Draft,
+    *,
+    media_dir: Path,
+    base_url: str,
+    post_id: str,
+    rules: PlatformRules,
 ) -> Resolved:
     """Every rule a post must meet to be stored; raises InvalidInput naming each problem."""
     media, problems = _load(session, Media, draft.media_ids, "media_ids")
@@ -150,7 +157,7 @@ def _resolve_and_check(
         )
         for channel in channels:
             platform = get_platform(channel.platform)
-            for problem in platform.validate(request):
+            for problem in rules.problems(channel.platform, request):
                 problems.append(
                     FieldProblem(
                         ("body", problem.field),
@@ -216,11 +223,9 @@ def _sync_deliveries(post: Post, channels: list[Channel], *, now: datetime) -> N
             transitions.apply(delivery, change)
 
 
-def create(
-    session: Session, *, data: PostCreate, user: User, now: datetime, media_dir: Path, base_url: str
-) -> Post:
+def _create_draft(data: PostCreate, now: datetime) -> Draft:
     state = PostState(data.status)
-    draft = Draft(
+    return Draft(
         text=data.text,
         title=data.title,
         link=data.link,
@@ -233,13 +238,50 @@ def create(
         internal_only=data.internal_only,
         state=state,
     )
+
+
+def check_create(
+    session: Session,
+    *,
+    data: PostCreate,
+    now: datetime,
+    media_dir: Path,
+    base_url: str,
+    post_id: str,
+    rules: PlatformRules,
+) -> None:
+    """create's read phase: every rule but the platforms', which `rules` records."""
+    _resolve_and_check(
+        session,
+        _create_draft(data, now),
+        media_dir=media_dir,
+        base_url=base_url,
+        post_id=post_id,
+        rules=rules,
+    )
+
+
+def create(
+    session: Session,
+    *,
+    data: PostCreate,
+    user: User,
+    now: datetime,
+    media_dir: Path,
+    base_url: str,
+    post_id: str | None = None,
+    rules: PlatformRules | None = None,
+) -> Post:
+    """Without `rules` (run by `check_create` and rules.run_outside_transaction), the
+    platforms' rules run here, inside the caller's transaction."""
+    draft = _create_draft(data, now)
     post = Post(
-        id=new_id(),
+        id=post_id or new_id(),
         text=draft.text,
         title=draft.title,
         link=draft.link,
         internal_only=draft.internal_only,
-        state=state,
+        state=draft.state,
         scheduled_at=draft.scheduled_at,
         created_by_id=user.id,
         updated_by_id=user.id,
@@ -247,7 +289,12 @@ def create(
         updated_at=now,
     )
     resolved = _resolve_and_check(
-        session, draft, media_dir=media_dir, base_url=base_url, post_id=post.id
+        session,
+        draft,
+        media_dir=media_dir,
+        base_url=base_url,
+        post_id=post.id,
+        rules=rules or PlatformRules(inline=True),
     )
     session.add(post)
     _write_links(session, post, resolved)
@@ -277,24 +324,13 @@ def _ensure_editable(post: Post, verb: str) -> None:
         raise Conflict(f"the post cannot be {verb}: a delivery is {states}")
 
 
-def update(
-    session: Session,
-    *,
-    post_id: str,
-    data: PostUpdate,
-    user: User,
-    now: datetime,
-    media_dir: Path,
-    base_url: str,
-) -> Post:
-    post = _locked_post(session, post_id)
-    _ensure_editable(post, "edited")
+def _update_draft(post: Post, data: PostUpdate, now: datetime) -> Draft:
     changes = patch_fields(data, nullable=NULLABLE_ON_PATCH)
     publish_now = bool(changes.pop("publish_now", False))
     # With publish_now, only a scheduled_at in this body is a clash, not the stored one.
     new_time = changes.get("scheduled_at", None if publish_now else post.scheduled_at)
     state = PostState(changes.get("status", post.state))
-    draft = Draft(
+    return Draft(
         text=changes.get("text", post.text),
         title=changes.get("title", post.title),
         link=changes.get("link", post.link),
@@ -313,13 +349,62 @@ def update(
         internal_only=changes.get("internal_only", post.internal_only),
         state=state,
     )
+
+
+def check_update(
+    session: Session,
+    *,
+    post_id: str,
+    data: PostUpdate,
+    now: datetime,
+    media_dir: Path,
+    base_url: str,
+    rules: PlatformRules,
+) -> None:
+    """update's read phase (no lock taken): every rule but the platforms', which
+    `rules` records."""
+    post = session.get(Post, post_id)
+    if post is None:
+        raise NotFound("post", post_id)
+    _ensure_editable(post, "edited")
+    _resolve_and_check(
+        session,
+        _update_draft(post, data, now),
+        media_dir=media_dir,
+        base_url=base_url,
+        post_id=post.id,
+        rules=rules,
+    )
+
+
+def update(
+    session: Session,
+    *,
+    post_id: str,
+    data: PostUpdate,
+    user: User,
+    now: datetime,
+    media_dir: Path,
+    base_url: str,
+    rules: PlatformRules | None = None,
+) -> Post:
+    """Without `rules` (run by `check_update` and rules.run_outside_transaction), the
+    platforms' rules run here, inside the caller's transaction."""
+    post = _locked_post(session, post_id)
+    _ensure_editable(post, "edited")
+    draft = _update_draft(post, data, now)
     resolved = _resolve_and_check(
-        session, draft, media_dir=media_dir, base_url=base_url, post_id=post.id
+        session,
+        draft,
+        media_dir=media_dir,
+        base_url=base_url,
+        post_id=post.id,
+        rules=rules or PlatformRules(inline=True),
     )
     post.text, post.title, post.link = draft.text, draft.title, draft.link
     post.internal_only, post.state, post.scheduled_at = (
         draft.internal_only,
-        state,
+        draft.state,
         draft.scheduled_at,
     )
     post.updated_by_id, post.updated_at = user.id, now

@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 
 from app.coverage import service as coverage
 from app.coverage.views import cell_out
+from app.db import new_id
 from app.deps import Editor, NowDep, RuntimeDep, SessionDep, Viewer
 from app.pagination import Page, PageDep
 from app.posts import service
+from app.posts.rules import run_outside_transaction
 from app.posts.schemas import DeliveryOut, PostCreate, PostOut, PostUpdate, PostWithCoverage
 from app.posts.status import PostStatus
 from app.runtime import Runtime
@@ -28,13 +30,29 @@ def create_post(
     user: Editor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
+    media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
+    post_id = new_id()
+    rules = run_outside_transaction(
+        session,
+        lambda rules: service.check_create(
+            session,
+            data=body,
+            now=now,
+            post_id=post_id,
+            rules=rules,
+            media_dir=media_dir,
+            base_url=base_url,
+        ),
+    )
     post = service.create(
         session,
         data=body,
         user=user,
         now=now,
-        media_dir=runtime.settings.media_dir,
-        base_url=runtime.settings.base_url,
+        post_id=post_id,
+        rules=rules,
+        media_dir=media_dir,
+        base_url=base_url,
     )
     out = service.get(session, post.id)
     # Background tasks run after the commit, so the dispatcher sees the change.
@@ -81,6 +99,19 @@ def update_post(
     user: Editor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
+    media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
+    rules = run_outside_transaction(
+        session,
+        lambda rules: service.check_update(
+            session,
+            post_id=post_id,
+            data=body,
+            now=now,
+            rules=rules,
+            media_dir=media_dir,
+            base_url=base_url,
+        ),
+    )
     before = service.get(session, post_id)
     service.update(
         session,
@@ -88,8 +119,9 @@ def update_post(
         data=body,
         user=user,
         now=now,
-        media_dir=runtime.settings.media_dir,
-        base_url=runtime.settings.base_url,
+        rules=rules,
+        media_dir=media_dir,
+        base_url=base_url,
     )
     out = service.get(session, post_id)
     after.add_task(runtime.wake_dispatcher)

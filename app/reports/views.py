@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from app.deps import NowDep, RuntimeDep, SessionDep, Viewer
 from app.errors import FieldProblem, InvalidInput
 from app.reports.service import ChannelReport, ObjectiveReport, channel_reports, objective_reports
+from app.schemas import Day
+from app.spreadsheet import safe_row
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 MAX_DAYS = 366
@@ -32,8 +34,8 @@ def objectives_report(
     runtime: RuntimeDep,
     now: NowDep,
     _: Viewer,
-    from_: Annotated[date, Query(alias="from")],
-    to: date,
+    from_: Annotated[Day, Query(alias="from")],
+    to: Day,
     format: Literal["json", "csv"] | None = None,
 ) -> Response | ObjectivesReportOut:
     """Per objective: required, planned, published and failed posts, the share of required
@@ -79,7 +81,7 @@ def _csv(objectives: list[ObjectiveReport], channels: list[ChannelReport]) -> st
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for o in objectives:
-        writer.writerow({"section": "objective", "id": o.objective_id, **asdict(o)})
+        writer.writerow(safe_row({"section": "objective", "id": o.objective_id, **asdict(o)}))
     for c in channels:
-        writer.writerow({"section": "channel", "id": c.channel_id, **asdict(c)})
+        writer.writerow(safe_row({"section": "channel", "id": c.channel_id, **asdict(c)}))
     return out.getvalue()

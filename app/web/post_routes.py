@@ -12,13 +12,15 @@ from sqlalchemy import select
 
 from app.channels import service as channels
 from app.channels.models import Channel, ChannelStatus
+from app.db import new_id
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts import service as posts
 from app.posts.models import DeliveryAttempt, Post, PostKind
-from app.posts.schemas import PostOut
+from app.posts.rules import run_outside_transaction
+from app.posts.schemas import MAX_TEXT_LENGTH, PostOut
 from app.users.models import User
 from app.web import calendar as grid
 from app.web.compose import ComposeForm, check_channels
@@ -158,18 +160,36 @@ def create_post(
     compose = ComposeForm.from_form(form)
     data, problems = compose.to_create(user_zone(user, runtime))
     if data is not None:
+        media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
+        post_id = new_id()
         try:
+            rules = run_outside_transaction(
+                session,
+                lambda rules: posts.check_create(
+                    session,
+                    data=data,
+                    now=now,
+                    post_id=post_id,
+                    rules=rules,
+                    media_dir=media_dir,
+                    base_url=base_url,
+                ),
+            )
             with session.begin_nested():
                 created = posts.create(
                     session,
                     data=data,
                     user=user,
                     now=now,
-                    media_dir=runtime.settings.media_dir,
-                    base_url=runtime.settings.base_url,
+                    post_id=post_id,
+                    rules=rules,
+                    media_dir=media_dir,
+                    base_url=base_url,
                 )
         except InvalidInput as exc:
             problems = exc.problems
+        except Conflict as exc:
+            problems = [FieldProblem(("form",), exc.message, type="conflict")]
     if data is None or problems:
         return _compose(request, session, user, compose, problems=problems, status=422)
     after.add_task(runtime.wake_dispatcher)
@@ -200,7 +220,20 @@ def update_post(
     compose = ComposeForm.from_form(form)
     data, problems = compose.to_update(user_zone(user, runtime), post)
     if data is not None:
+        media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
         try:
+            rules = run_outside_transaction(
+                session,
+                lambda rules: posts.check_update(
+                    session,
+                    post_id=post_id,
+                    data=data,
+                    now=now,
+                    rules=rules,
+                    media_dir=media_dir,
+                    base_url=base_url,
+                ),
+            )
             with session.begin_nested():
                 posts.update(
                     session,
@@ -208,8 +241,9 @@ def update_post(
                     data=data,
                     user=user,
                     now=now,
-                    media_dir=runtime.settings.media_dir,
-                    base_url=runtime.settings.base_url,
+                    rules=rules,
+                    media_dir=media_dir,
+                    base_url=base_url,
                 )
         except InvalidInput as exc:
             problems = exc.problems
@@ -295,7 +329,7 @@ def retry(
 
 
 class CheckBody(BaseModel):
-    text: str = Field(default="", max_length=100_000)
+    text: str = Field(default="", max_length=MAX_TEXT_LENGTH)
     title: str = Field(default="", max_length=300)
     link: str = Field(default="", max_length=2048)
     channel_ids: list[str] = Field(default_factory=list, max_length=100)
@@ -311,6 +345,8 @@ def validate(body: CheckBody, request: Request, session: SessionDep, _: Editor) 
     found = {c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(ids)))}
     media_ids = list(dict.fromkeys(body.media_ids))
     media = {m.id: m for m in session.scalars(select(Media).where(Media.id.in_(media_ids)))}
+    # Nothing is written here: end the transaction before the platforms' rules run.
+    session.commit()
     results = check_channels(
         [found[i] for i in ids if i in found],
         [media[i] for i in media_ids if i in media],

@@ -25,6 +25,8 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.objectives.models import Objective
 from app.posts import service as posts
 from app.posts.models import Post, PostKind, PostState
+from app.posts.schemas import PostOut
+from app.schemas import FIRST_DAY, LAST_DAY
 from app.users.models import Role
 from app.users.passwords import authenticate, set_password, verify_password
 from app.users.profile import list_users, set_timezone
@@ -67,10 +69,13 @@ def _safe_next(target: str) -> str:
 
 
 def _parse_day(value: str | None) -> date | None:
+    """A day from the address, kept between FIRST_DAY and LAST_DAY (the pages add and
+    subtract weeks and months)."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return None if day is None else min(max(day, FIRST_DAY), LAST_DAY)
 
 
 # -- login -------------------------------------------------------------------------

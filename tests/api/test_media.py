@@ -405,9 +405,23 @@ def test_the_file_is_served_without_auth(client: TestClient, editor: dict[str, s
     assert response.headers["content-disposition"].startswith("inline")
     assert 'filename="menu.jpg"' in response.headers["content-disposition"]
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-security-policy"] == "sandbox"
     head = client.head(path)
     assert head.status_code == 200
     assert head.headers["content-length"] == str(len(JPEG))
+
+
+def test_a_pdf_is_served_as_an_attachment_in_a_sandbox(
+    client: TestClient, editor: dict[str, str]
+) -> None:
+    media = upload(client, editor, PDF, "agenda.pdf").json()
+    response = client.get(f"/media/{media['id']}/{media['filename']}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"].startswith("attachment")
+    assert 'filename="agenda.pdf"' in response.headers["content-disposition"]
+    assert response.headers["content-security-policy"] == "sandbox"
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 @pytest.mark.parametrize(

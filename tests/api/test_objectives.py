@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import Runtime
@@ -278,3 +279,48 @@ def test_unknown_objective_is_404(client: TestClient, admin: dict[str, str]) -> 
         )
         assert response.status_code == 404, (method, response.text)
         assert response.json() == {"detail": "objective nope not found"}
+
+
+# -- names that differ only in case, beyond ASCII ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Ärger", "Ärger"), ("Ärger", "ärger"), ("STRASSE", "Straße"), ("Σίσυφος", "ΣΊΣΥΦΟΣ")],
+)
+def test_a_second_objective_with_the_same_name_in_any_case_is_409_naming_name(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, first: str, second: str
+) -> None:
+    objective(client, admin, name=first)
+    before = row_counts(runtime)
+    response = client.post(f"{API}/objectives", json={"name": second}, headers=admin)
+    assert response.status_code == 409, response.text
+    assert locs(response) == ["body.name"]
+    assert row_counts(runtime) == before
+    other = objective(client, admin, name="Other")
+    renamed = client.patch(f"{API}/objectives/{other['id']}", json={"name": second}, headers=admin)
+    assert renamed.status_code == 409, renamed.text
+    assert locs(renamed) == ["body.name"]
+
+
+def test_a_constraint_the_service_did_not_foresee_is_409_naming_the_field(
+    client: TestClient, admin: dict[str, str], runtime: Runtime
+) -> None:
+    # A row from before the name key (the migration keeps such a clash apart as
+    # "ärger (<id>)"): the service's check passes and the database's unique name
+    # refuses. Every IntegrityError answers 409 with the field, never 500.
+    from sqlalchemy import update
+
+    from app.db import transaction
+    from app.objectives.models import Objective
+
+    old = objective(client, admin, name="ärger")
+    with transaction(runtime.sessions) as session:
+        session.execute(
+            update(Objective)
+            .where(Objective.id == old["id"])
+            .values(name_key=f"ärger ({old['id']})")
+        )
+    response = client.post(f"{API}/objectives", json={"name": "ärger"}, headers=admin)
+    assert response.status_code == 409, response.text
+    assert locs(response) == ["body.name"]

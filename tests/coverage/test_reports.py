@@ -12,6 +12,7 @@ from sqlalchemy import update
 from app.db import transaction
 from app.posts.models import Delivery
 from app.runtime import Runtime
+from app.spreadsheet import safe_cell
 from tests.helpers import API, objective, post, webhook_channel
 
 
@@ -104,3 +105,30 @@ def test_report_range_is_checked(client: TestClient, admin: dict[str, str]) -> N
         headers=admin,
     )
     assert response.status_code == 422
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    # Names are stripped, so a leading tab or CR is only checked on the function below.
+    for name in ('=HYPERLINK("http://evil.example")', "+1+2", "-3", "@SUM(A1)"):
+        objective(client, admin, name=name)
+    webhook_channel(client, admin, name="=cmd|' /C calc'!A0")
+    answer = client.get(
+        f"{API}/reports/objectives",
+        params={"from": "2026-11-23", "to": "2026-11-26", "format": "csv"},
+        headers=admin,
+    )
+    assert answer.status_code == 200, answer.text
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    cells = [r["name"] for r in rows]
+    assert cells and all(cell.startswith("'") for cell in cells), cells
+    assert "'=cmd|' /C calc'!A0" in cells
+    assert all(r["required"].isdigit() for r in rows if r["section"] == "objective")
+
+
+def test_safe_cell_neutralises_every_formula_start() -> None:
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert safe_cell(f"{start}1") == f"'{start}1"
+    assert safe_cell("Events") == "Events"
+    assert safe_cell(-3) == -3  # numbers are not text a spreadsheet would parse

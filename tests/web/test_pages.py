@@ -493,3 +493,47 @@ def test_each_counter_is_over_exactly_when_the_platform_refuses_the_length(
         assert result["over"] == bool(length_problems), (platform, result)
         if result["over"]:
             assert str(result["count"]) in length_problems[0]["message"]
+
+
+def test_the_compose_form_and_live_check_refuse_a_text_over_10000_characters(
+    editor_web: TestClient, plan: dict[str, Any], admin: dict[str, str]
+) -> None:
+    token = csrf(editor_web, "/posts/new")
+    answer = editor_web.post(
+        "/posts/new",
+        data={
+            "csrf_token": token,
+            "text": "a" * 10_001,
+            "objective_ids": plan["objective"]["id"],
+            "channel_ids": plan["hook"]["id"],
+            "day": "2026-11-25",
+            "time": "10:00",
+        },
+    )
+    assert answer.status_code == 422
+    assert "10000 characters" in errors_of(answer.text, "text")
+    assert editor_web.get(f"{API}/posts", headers=admin).json()["total"] == 0
+
+    check = editor_web.post(
+        "/web/validate",
+        json={"text": "a" * 10_001, "channel_ids": [plan["x"]["id"]]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert check.status_code == 422
+    assert [p["loc"] for p in check.json()["detail"]] == [["body", "text"]]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/calendar?date=9999-12-31",
+        "/calendar?date=0001-01-01",
+        "/calendar?view=week&date=9999-12-31",
+        "/calendar?view=week&day=0001-01-01",
+        "/coverage?start=0001-01-01",
+        "/coverage?start=9999-12-31",
+    ],
+)
+def test_pages_at_the_ends_of_the_calendar_are_shown(editor_web: TestClient, path: str) -> None:
+    # Days past year 9999 raised OverflowError (a 500); they are kept within the years.
+    assert editor_web.get(path).status_code == 200

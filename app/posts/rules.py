@@ -1,0 +1,67 @@
+"""The platforms' rules on a post, run while no database transaction is open.
+
+A platform's `validate` needs no database and its cost grows with the text; on SQLite
+the first statement of a request's session takes the write lock (BEGIN IMMEDIATE),
+so validating inside it would stall every other writer for as long as it runs. A
+write therefore goes in three steps:
+
+1. plan: the service resolves the post in a read phase and records, per channel, the
+   `(platform, request)` pairs to check (`PlatformRules.problems` answers nothing yet);
+2. `run_outside_transaction`: the read phase is committed, then every pair is checked;
+3. write: the service resolves the post again in the write transaction and looks each
+   answer up. A pair not seen in step 1 means the post's channels, media or
+   objectives changed in between: 409, send it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict
+from connectors.base import Problem, PublishRequest
+from connectors.registry import get_platform
+
+
+@dataclass
+class PlatformRules:
+    # inline: validate at once (for callers without a read phase of their own).
+    inline: bool = False
+    _answers: dict[tuple[str, PublishRequest], list[Problem]] = field(default_factory=dict)
+    _ran: bool = False
+
+    def problems(self, platform: str, request: PublishRequest) -> list[Problem]:
+        key = (platform, request)
+        if self.inline:
+            return get_platform(platform).validate(request)
+        if not self._ran:
+            self._answers[key] = []
+            return []
+        if key not in self._answers:
+            raise Conflict(
+                "the post's channels, media or objectives changed while it was being "
+                "checked; send it again"
+            )
+        return self._answers[key]
+
+    def run(self) -> None:
+        for platform, request in self._answers:
+            self._answers[(platform, request)] = get_platform(platform).validate(request)
+        self._ran = True
+
+
+def run_outside_transaction(
+    session: Session, plan: Callable[[PlatformRules], object]
+) -> PlatformRules:
+    """Plan in the session's current (read) transaction, end it, then run the rules."""
+    rules = PlatformRules()
+    plan(rules)
+    # The read phase ends here (the request's session begins a new transaction on its
+    # next statement): nothing is locked while the rules run.
+    session.commit()
+    rules.run()
+    # The write phase reads everything afresh: rows may have changed since the plan.
+    session.expire_all()
+    return rules
