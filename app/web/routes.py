@@ -25,7 +25,6 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.objectives.models import Objective
 from app.posts import service as posts
 from app.posts.models import Post, PostKind, PostState
-from app.posts.schemas import PostOut
 from app.schemas import FIRST_DAY, LAST_DAY
 from app.users.models import Role
 from app.users.passwords import authenticate, set_password, verify_password
