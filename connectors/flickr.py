@@ -27,8 +27,10 @@ import httpx
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
+from pydantic import Field
 
 from connectors.base import (
+    DESTINATION,
     Ambiguous,
     AuthExpired,
     CheckResult,
@@ -44,6 +46,7 @@ from connectors.base import (
     PublishResult,
     Transient,
 )
+from connectors.check_answers import check_failed, shown_name, unexpected_answer
 from connectors.http import (
     USER_AGENT,
     body_excerpt,
@@ -96,7 +99,7 @@ class FlickrConfig(PlatformConfig):
     is_family: bool = False
     # True: hidden from public searches (Flickr's hidden=2); False: shown (hidden=1).
     hide_from_search: bool = False
-    upload_base: HttpUrlStr | None = None
+    upload_base: HttpUrlStr | None = Field(default=None, json_schema_extra=DESTINATION)
 
 
 class FlickrCredentials(PlatformCredentials):
@@ -341,21 +344,21 @@ class FlickrConnector(Connector):
             self._raise_for_oauth_problem(response)
             check_common_status(response, platform=LABEL, now=self.now(), secrets=self.secrets())
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
+            return check_failed(exc, label=LABEL, host=httpx.URL(self.rest_url).host)
         answer = json_body(response)
         if not isinstance(answer, dict):
-            return CheckResult(ok=False, detail=self._http_message(response))
+            return unexpected_answer(LABEL)
         if answer.get("stat") != "ok":
             code = answer.get("code")
             error = self._flickr_error(
                 code if isinstance(code, int) else None, str(answer.get("message") or "")
             )
-            return CheckResult(ok=False, detail=error.message)
+            return check_failed(error, label=LABEL, host=httpx.URL(self.rest_url).host)
         user = answer.get("user")
         if not isinstance(user, dict):
             user = {}
-        nsid = str(user.get("id") or "")
-        username = _content(user.get("username")) or nsid
+        nsid = shown_name(user.get("id") or "")
+        username = shown_name(_content(user.get("username")) or nsid)
         if nsid and nsid != self.config.user_nsid:
             return CheckResult(
                 ok=False,

@@ -41,7 +41,7 @@ from connectors.base import (
     PublishResult,
     RateLimited,
 )
-from connectors.checks import refused
+from connectors.check_answers import check_failed, shown_name, unexpected_answer
 from connectors.http import (
     USER_AGENT,
     body_excerpt,
@@ -193,18 +193,17 @@ class YammerConnector(Connector):
                 secrets=self.secrets(),
             )
             self._raise_for_answer(response)
-        except AuthExpired as exc:
-            return refused(exc.message)
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
+            return check_failed(exc, label=LABEL, host=httpx.URL(self.api_base).host)
         user = json_body(response)
-        user = user if isinstance(user, dict) else {}
+        if not isinstance(user, dict):
+            return unexpected_answer(LABEL)
         account = {
             key: user[key]
             for key in ("id", "full_name", "email", "network_id", "network_name", "web_url")
             if key in user
         }
-        who = account.get("full_name") or account.get("email") or "its user"
+        who = shown_name(account.get("full_name") or account.get("email") or "its user")
         return CheckResult(ok=True, detail=f"{LABEL} accepts the token of {who}", account=account)
 
 

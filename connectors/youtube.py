@@ -69,8 +69,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import Field
 
 from connectors.base import (
+    DESTINATION,
     Ambiguous,
     AuthExpired,
     CheckResult,
@@ -89,7 +91,7 @@ from connectors.base import (
     SaveCredentials,
     Transient,
 )
-from connectors.checks import refused
+from connectors.check_answers import check_failed, shown_name
 from connectors.http import (
     USER_AGENT,
     body_excerpt,
@@ -136,7 +138,7 @@ _TAG = re.compile(r"<[^>]*>")
 class YouTubeConfig(PlatformConfig):
     privacy_status: Literal["private", "unlisted", "public"] = "private"
     category_id: str = "22"
-    token_url: HttpUrlStr | None = None
+    token_url: HttpUrlStr | None = Field(default=None, json_schema_extra=DESTINATION)
 
 
 class YouTubeCredentials(PlatformCredentials):
@@ -651,10 +653,9 @@ class YouTubeConnector(Connector):
                 break
             if not response.is_success:
                 raise self._api_error(response)
-        except AuthExpired as exc:
-            return refused(exc.message)  # the app marks the channel needs_reconnect
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
+            # A refusal marks the channel needs_reconnect (credentials_refused).
+            return check_failed(exc, label=LABEL, host=httpx.URL(url).host)
         body = json_body(response)
         items = body.get("items") if isinstance(body, dict) else None
         channel = items[0] if isinstance(items, list) and items else None
@@ -664,10 +665,10 @@ class YouTubeConnector(Connector):
             )
         snippet = channel.get("snippet")
         title = snippet.get("title") if isinstance(snippet, dict) else None
-        title = title if isinstance(title, str) else ""
+        title = shown_name(title) if isinstance(title, str) else ""
         account = {"id": channel.get("id"), "title": title}
         return CheckResult(
             ok=True,
-            detail=f"connected to the YouTube channel {title or channel.get('id')}",
+            detail=f"connected to the YouTube channel {title or shown_name(channel.get('id'))}",
             account=account,
         )

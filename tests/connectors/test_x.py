@@ -42,7 +42,7 @@ from connectors.x import (
 )
 from tests.connectors.conftest import NOW, closed_port
 from tests.connectors.harness_x import oauth1_credentials, oauth2_credentials
-from tests.connectors.harnesses import make_client
+from tests.connectors.harnesses import FAKES_ALLOWED, make_client
 from tests.connectors.media_files import image_bytes, make_image, make_video
 from tests.fakes.forms import read_form
 from tests.fakes.sinks import drop, hang
@@ -117,6 +117,7 @@ def connector(
         http,
         now=now or (lambda: NOW),
         save_credentials=save if saved is not None else None,
+        outbound=FAKES_ALLOWED,
     )
     if chunk_bytes is not None:
         made.chunk_bytes = chunk_bytes
