@@ -55,6 +55,10 @@ class AddressNotAllowed(Exception):
 
 def refusal_reason(ip: IPAddress) -> str | None:
     """Why `ip` is not a public address (None when it is one)."""
+    translated = _translated_ipv4(ip)
+    if translated is not None:
+        # IPv4-mapped and NAT64 addresses reach exactly that IPv4 address.
+        return refusal_reason(translated)
     for embedded in _embedded_ipv4(ip):
         reason = refusal_reason(embedded)
         if reason is not None:
@@ -69,6 +73,16 @@ def refusal_reason(ip: IPAddress) -> str | None:
         ("shared (CGNAT)", isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT),
     )
     return next((name for name, hit in checks if hit), None)
+
+
+def _translated_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if any(ip in prefix for prefix in NAT64):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def _embedded_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:

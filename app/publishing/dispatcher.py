@@ -72,8 +72,11 @@ class Dispatcher:
         self.settings = settings = runtime.settings
         self.owner = owner or worker_name()
         self._own_http = http is None
+        self.outbound = settings.outbound_policy()
         self.http = http or make_client(
-            timeout=settings.publish_timeout_seconds, max_connections=settings.publish_concurrency
+            timeout=settings.publish_timeout_seconds,
+            max_connections=settings.publish_concurrency,
+            outbound=self.outbound,
         )
         self._backoff = partial(
             backoff,
@@ -288,13 +291,14 @@ class Dispatcher:
         outcome: dict[str, Any] = {}
         try:
             connector = platform.connector(
-                platform.config_model.model_validate(job.channel_config),
+                platform.config_model.from_stored(job.channel_config),
                 platform.credentials_model.model_validate(
                     self.runtime.box.open(job.credentials_encrypted)
                 ),
                 self.http,
                 now=clock.now,
                 save_credentials=partial(self._save_credentials, job.channel_id),
+                outbound=self.outbound,
             )
             # The HTTP client has its own timeouts; this bounds a connector that hangs anyway.
             guard = call_guard_seconds(self.settings.publish_timeout_seconds, job.request)
