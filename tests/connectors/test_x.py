@@ -613,7 +613,7 @@ def test_check_reports_an_unreachable_x(fake: FakeX) -> None:
     result = check(fake, base=f"http://127.0.0.1:{closed_port()}")
 
     assert not result.ok and not credentials_refused(result)
-    assert "nothing was sent" in result.detail
+    assert result.detail == "could not connect to 127.0.0.1"
 
 
 # -- validation -----------------------------------------------------------------------
