@@ -102,6 +102,7 @@ from connectors.http import (
     retry_after,
     send,
 )
+from connectors.outbound import OutboundPolicy
 from connectors.rules import MB, media_types
 
 log = logging.getLogger(__name__)
@@ -250,12 +251,20 @@ class YouTubeConnector(Connector):
         save_credentials: SaveCredentials | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         max_resumes: int = DEFAULT_MAX_RESUMES,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         if chunk_size <= 0 or chunk_size % UPLOAD_UNIT:
             raise ValueError(f"chunk_size must be a positive multiple of {UPLOAD_UNIT} bytes")
         if max_resumes < 0:
             raise ValueError("max_resumes must not be negative")
-        super().__init__(config, credentials, http, now=now, save_credentials=save_credentials)
+        super().__init__(
+            config,
+            credentials,
+            http,
+            now=now,
+            save_credentials=save_credentials,
+            outbound=outbound,
+        )
         self.chunk_size = chunk_size
         self.max_resumes = max_resumes
         self._refreshed = False  # the access token is refreshed at most once per use
