@@ -3,21 +3,27 @@ can't be walked out to a new destination, and readers don't see webhook URLs who
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from app.channels.models import Channel
+from app.clock import FrozenClock
+from app.config import Settings
 from app.crypto import CredentialBox
 from app.db import transaction
+from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
 from tests.connectors.smtp import SmtpServer
 from tests.fakes.sinks import SinkServer, ok
-from tests.helpers import API, locs
+from tests.helpers import API, LATER, locs, objective, scheduled_post
 
 MARKER = "ZZMARKER"
 
@@ -449,3 +455,47 @@ def test_readers_see_only_the_scheme_and_host_of_url_settings(
     assert client.get(f"{API}/channels/{channel}", headers=admin).json()["config"]["url"] == (
         SECRET_URL
     )
+
+
+# -- the allow list --------------------------------------------------------------------
+
+
+def test_a_name_the_allow_list_covers_is_delivered_to(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, clock: FrozenClock
+) -> None:
+    """CADENCE_OUTBOUND_ALLOW=127.0.0.1 (the suite's): `localhost` is saved and reached."""
+    with SinkServer() as sink:
+        sink.answer_always(ok())
+        channel = make_channel(
+            client, admin, platform_body("webhook", f"http://localhost:{sink.port}")
+        )
+        events = objective(client, admin)
+        post = scheduled_post(client, admin, events["id"], [channel], when=LATER)
+        clock.set(datetime(2026, 11, 24, 10, 30, tzinfo=UTC))
+
+        asyncio.run(_drain(runtime))
+
+        [delivery] = client.get(f"{API}/posts/{post['id']}", headers=admin).json()["deliveries"]
+        assert delivery["status"] == "published", delivery
+        assert len(sink.requests) == 1
+
+
+def test_the_allow_list_setting_names_a_bad_entry() -> None:
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None, outbound_allow="10.0.0.5, 10.0.0.0/33")  # type: ignore[call-arg]
+    assert "outbound_allow" in str(raised.value)
+    assert "10.0.0.0/33" in str(raised.value)
+    policy = Settings(
+        _env_file=None, outbound_allow=" 10.0.0.5 ,hooks.corp.example"
+    ).outbound_policy()  # type: ignore[call-arg]
+    assert policy.refused_literal("10.0.0.5") is None
+    assert policy.refused_literal("10.0.0.6") is not None
+    assert policy.allows_name("HOOKS.corp.example")
+
+
+async def _drain(runtime: Runtime) -> None:
+    dispatcher = Dispatcher(runtime)
+    try:
+        await dispatcher.drain()
+    finally:
+        await dispatcher.http.aclose()

@@ -5,8 +5,12 @@ that was checked, resolving the name once."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,10 +26,13 @@ from connectors.outbound import (
     literal_address,
     parse_allow_list,
 )
+from connectors.registry import PLATFORMS
 from connectors.requests_policy import PolicyAdapter
 from connectors.transport import make_client
 from connectors.webhooks import WebhookConfig, WebhookConnector, WebhookCredentials
+from connectors.x import XConfig, XConnector, XCredentials
 from tests.connectors.harnesses import REQUEST
+from tests.connectors.media_files import make_image
 from tests.connectors.smtp import SmtpServer
 from tests.fakes.sinks import SinkServer, ok
 
@@ -323,3 +330,37 @@ def test_smtp_connects_to_the_checked_address(smtp_server: SmtpServer) -> None:
     assert isinstance(outcome, PublishResult), outcome
     assert calls == ["mail.rebind.test"]
     assert len(smtp_server.received) == 1
+
+
+def test_every_connector_takes_the_policy() -> None:
+    for platform in PLATFORMS.values():
+        accepts = inspect.signature(platform.connector.__init__).parameters
+        assert "outbound" in accepts or "kwargs" in accepts, platform.name
+
+
+@pytest.mark.parametrize("media", [False, True])
+def test_x_through_tweepy_refuses_a_loopback_api_base(sink: SinkServer, media: bool) -> None:
+    """tweepy's requests sessions follow the policy: the v2 call (Client) and the v1.1
+    media upload (API, which wraps errors in its own exception) alike."""
+    config = XConfig(username="cadence", api_base=f"http://localhost:{sink.port}")
+    credentials = XCredentials(
+        consumer_key="ck", consumer_secret="cs", access_token="at", access_token_secret="ats"
+    )
+    request = REQUEST if media else replace(REQUEST, media=())
+
+    async def go() -> PublishResult | PublishError:
+        async with httpx.AsyncClient() as http:
+            connector = XConnector(config, credentials, http, outbound=OutboundPolicy())
+            try:
+                return await connector.publish(request)
+            except PublishError as exc:
+                return exc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if media:
+            request = replace(REQUEST, media=(make_image(Path(tmp)),))
+        outcome = asyncio.run(go())
+
+    assert isinstance(outcome, Permanent), outcome
+    assert outcome.code == ADDRESS_NOT_ALLOWED
+    assert sink.requests == []
