@@ -50,6 +50,7 @@ def test_kill_a_worker_mid_run(postgres_url: str, tmp_path: Path) -> None:
         database_url=postgres_url,
         secret_key="crash-test-key",
         media_dir=tmp_path / "media",
+        outbound_allow=FAKES_ALLOWED,
     )
     runtime = Runtime.build(settings, clock=SystemClock())
     sink, sink_url = start_sink(delay_ms=15)
