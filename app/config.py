@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.outbound import OutboundPolicy, parse_allow_list
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CADENCE_", env_file=".env", extra="ignore")
@@ -45,6 +47,10 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
 
+    # Outbound connections: host names and CIDR ranges allowed although not public
+    # (comma-separated), e.g. "10.0.0.5,mattermost.corp.example,192.168.10.0/24".
+    outbound_allow: str = ""
+
     # Coverage
     coverage_lookahead_days: int = Field(default=7, ge=0, le=366)
     coverage_interval_seconds: int = Field(default=600, ge=5)
@@ -58,6 +64,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _known_allow_entries(cls, value: str) -> str:
+        return ",".join(parse_allow_list(value))  # ValueError names a bad entry
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """Where the service may connect: public addresses and the allow list."""
+        return OutboundPolicy(parse_allow_list(self.outbound_allow))
 
     @property
     def max_lateness(self) -> timedelta:

@@ -8,6 +8,7 @@ import time
 import aiohttp
 import httpx
 
+from connectors.outbound import OutboundPolicy
 from connectors.transport import make_client
 
 BODY = b'{"text": "hello"}'
@@ -48,7 +49,12 @@ async def raw_aiohttp(url: str, requests: int, concurrency: int) -> float:
 
 
 async def with_httpx(url: str, requests: int, concurrency: int, fast: bool) -> float:
-    client: httpx.AsyncClient = make_client(timeout=30, max_connections=concurrency, fast=fast)
+    client: httpx.AsyncClient = make_client(
+        timeout=30,
+        max_connections=concurrency,
+        outbound=OutboundPolicy(["127.0.0.1"]),  # the bench's sink is local
+        fast=fast,
+    )
     async with client:
 
         async def post(i: int) -> None:

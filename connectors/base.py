@@ -17,7 +17,10 @@ from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
+
+from connectors.outbound import OutboundPolicy
 
 
 def _http_url(value: str) -> str:
@@ -29,13 +32,33 @@ def _http_url(value: str) -> str:
 
 HttpUrlStr = Annotated[str, AfterValidator(_http_url)]
 
+# Marks a field that decides where the credentials are sent (a URL, a host, a port, a
+# TLS mode). Changing one needs the credentials again in the same request, so stored
+# secrets can't be walked out to another server.
+DESTINATION: JsonDict = {"destination": True}
+
+
+def destination_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of `model` marked with DESTINATION."""
+    return frozenset(
+        name
+        for name, info in model.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("destination")
+    )
+
 
 class PlatformConfig(BaseModel):
     """Non-secret settings. Every platform accepts `api_base` to point at another host."""
 
     model_config = ConfigDict(extra="forbid")
 
-    api_base: HttpUrlStr | None = None
+    api_base: HttpUrlStr | None = Field(default=None, json_schema_extra=DESTINATION)
+
+    @classmethod
+    def from_stored(cls, values: Mapping[str, Any]) -> PlatformConfig:
+        """Stored settings, read leniently: keys this version no longer knows (a
+        retired setting such as e-mail's `ca_file`) are ignored, not an error."""
+        return cls.model_validate({k: v for k, v in values.items() if k in cls.model_fields})
 
 
 class PlatformCredentials(BaseModel):
@@ -261,8 +284,12 @@ class Connector(ABC):
         *,
         now: Callable[[], datetime] | None = None,
         save_credentials: SaveCredentials | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.config = self.config_model.model_validate(config, from_attributes=True)
+        # Where connections the connector opens itself (SMTP, tweepy's requests) may go;
+        # the HTTP client carries its own. Without one: public addresses only.
+        self.outbound = outbound if outbound is not None else OutboundPolicy()
         self.credentials = self.credentials_model.model_validate(credentials, from_attributes=True)
         self.http = http
         # The caller's clock, for Retry-After arithmetic and dates a platform wants.

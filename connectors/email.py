@@ -5,6 +5,13 @@ The connector uses the standard library's smtplib in a worker thread
 per delivery, to a list), a thread per send is cheap at that rate, and smtplib's
 error classes are exactly the distinctions the mapping below needs, with no extra
 dependency to keep up to date.
+
+The connection follows the outbound policy (connectors/outbound.py): the host is
+resolved once, every address checked, and the socket opened to an address that
+passed, while TLS (STARTTLS or implicit) verifies the certificate for the host name.
+A server whose certificate a private CA signed is trusted through the process's
+trust store (`SSL_CERT_FILE`); a per-channel CA file path is not accepted, since a
+setting that opens any path lets an admin probe the server's file system.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import asyncio
 import base64
 import logging
 import smtplib
+import socket
 import ssl
 from datetime import UTC
 from email.message import EmailMessage
@@ -22,6 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from connectors.base import (
+    DESTINATION,
     Ambiguous,
     AuthExpired,
     CheckResult,
@@ -36,8 +45,9 @@ from connectors.base import (
     PublishResult,
     Transient,
 )
-from connectors.checks import refused
-from connectors.http import excerpt, redact
+from connectors.check_answers import check_failed
+from connectors.http import NotConnected, excerpt, not_allowed, redact
+from connectors.outbound import AddressNotAllowed, OutboundPolicy
 from connectors.rules import within_limits
 
 EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
@@ -48,14 +58,14 @@ logger = logging.getLogger(__name__)
 
 
 class EmailConfig(PlatformConfig):
-    host: str = Field(min_length=1)
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "ssl", "none"] = "starttls"
+    host: str = Field(min_length=1, max_length=253, json_schema_extra=DESTINATION)
+    port: int = Field(default=587, ge=1, le=65535, json_schema_extra=DESTINATION)
+    # Where the password goes in clear (none) or not is as much a destination as the host.
+    security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", json_schema_extra=DESTINATION
+    )
     from_address: EmailAddress
     to_addresses: list[EmailAddress] = Field(min_length=1)
-    # A PEM file of CA certificates to trust instead of the system store, for a
-    # server whose certificate a private CA signed. None: the system trust store.
-    ca_file: str | None = None
     # Seconds to wait for the server at each step (connect, each command, DATA).
     timeout: float = Field(default=30.0, gt=0, le=600)
 
@@ -81,15 +91,24 @@ class _Tracking:
     """Remembers whether DATA began: after that, a lost connection is Ambiguous."""
 
     data_started = False
+    policy: OutboundPolicy
+    _host: str  # smtplib's: the name TLS verifies
 
 
 class _SMTP(_Tracking, smtplib.SMTP):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.policy.connect(host, port, timeout, self.source_address)
+
     def data(self, msg: Any) -> tuple[int, bytes]:
         self.data_started = True
         return super().data(msg)
 
 
 class _SMTPSSL(_Tracking, smtplib.SMTP_SSL):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = self.policy.connect(host, port, timeout, self.source_address)
+        return self.context.wrap_socket(sock, server_hostname=self._host)
+
     def data(self, msg: Any) -> tuple[int, bytes]:
         self.data_started = True
         return super().data(msg)
@@ -102,7 +121,8 @@ class EmailConnector(Connector):
     and other 5xx answers -> Permanent with the server's words; 4xx answers, a refused
     connection or anything that fails before DATA -> Transient; a disconnect or timeout
     once DATA began -> Ambiguous (the server may have queued the message). An untrusted
-    certificate is Permanent: fix `ca_file` or the server. The `http` client is unused.
+    certificate is Permanent: fix the server or the trust store. An address the
+    outbound policy refuses is Permanent. The `http` client is unused.
     """
 
     slug = "email"
@@ -140,7 +160,7 @@ class EmailConnector(Connector):
         return msg
 
     def ssl_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.config.ca_file)
+        return ssl.create_default_context()
 
     def secrets(self) -> list[str]:
         password = self.credentials.password
@@ -156,10 +176,18 @@ class EmailConnector(Connector):
         cfg = self.config
         client: _SMTP | _SMTPSSL
         if cfg.security == "ssl":
-            client = _SMTPSSL(cfg.host, cfg.port, timeout=cfg.timeout, context=self.ssl_context())
+            client = _SMTPSSL(timeout=cfg.timeout, context=self.ssl_context())
         else:
-            client = _SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            client = _SMTP(timeout=cfg.timeout)
+        client.policy = self.outbound
+        # smtplib keeps the name for TLS (SNI, certificate) only when given to the
+        # constructor, which would connect before the policy is in place.
+        client._host = cfg.host
         try:
+            # What smtplib's constructor does with a host, through the policy's socket.
+            code, greeting = client.connect(cfg.host, cfg.port)
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, greeting)
             client.ehlo()
             if cfg.security == "starttls":
                 client.starttls(context=self.ssl_context())
@@ -210,6 +238,8 @@ class EmailConnector(Connector):
     def _map(self, exc: BaseException, *, data_started: bool) -> PublishError | BaseException:
         if not isinstance(exc, Exception):
             return exc  # KeyboardInterrupt, SystemExit: not ours to translate
+        if isinstance(exc, AddressNotAllowed):
+            return not_allowed(exc)
         hidden = self.secrets()
 
         def said(code: int, message: bytes | str) -> str:
@@ -261,6 +291,8 @@ class EmailConnector(Connector):
         if network or not isinstance(exc, smtplib.SMTPException):
             if data_started:
                 return Ambiguous(f"the SMTP server stopped answering during DATA ({detail})")
+            if isinstance(exc, ConnectionRefusedError | socket.gaierror | socket.timeout):
+                return NotConnected(f"SMTP failed before sending ({detail})", self.config.host)
             return Transient(f"SMTP failed before sending ({detail})")
         return Permanent(f"SMTP error ({detail})")
 
@@ -277,9 +309,12 @@ class EmailConnector(Connector):
             detail = await asyncio.to_thread(self._check_sync)
         except BaseException as exc:
             mapped = self._map(exc, data_started=False)
-            if isinstance(mapped, AuthExpired):
-                return refused(mapped.message)
+            if isinstance(mapped, Permanent) and mapped.code == "certificate":
+                return CheckResult(
+                    ok=False, detail=f"the certificate of {self.config.host} is not trusted"
+                )
             if isinstance(mapped, PublishError):
-                return CheckResult(ok=False, detail=mapped.message)
+                # Never the server's words: a banner or reply could be any service's.
+                return check_failed(mapped, label="The SMTP server", host=self.config.host)
             raise
         return CheckResult(ok=True, detail=detail)

@@ -48,6 +48,7 @@ from connectors.base import (
     RateLimited,
     Transient,
 )
+from connectors.check_answers import check_failed, shown_name, unexpected_answer
 from connectors.http import (
     USER_AGENT,
     body_excerpt,
@@ -413,15 +414,16 @@ class FacebookConnector(Connector):
 
     async def check(self) -> CheckResult:
         """`GET /{version}/{page-id}?fields=name` with the Page token: reads, posts nothing."""
+        url = self._url()
         try:
-            answer = await self._call("GET", self._url(), params={"fields": "name"})
+            answer = await self._call("GET", url, params={"fields": "name"})
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
+            return check_failed(exc, label=self.short_label, host=httpx.URL(url).host)
         name = answer.get("name")
         if not isinstance(name, str) or not name:
-            return CheckResult(ok=False, detail="Facebook did not return the Page's name")
+            return unexpected_answer(self.short_label)
         return CheckResult(
             ok=True,
-            detail=f"Connected to the Facebook Page {name!r}",
+            detail=f"Connected to the Facebook Page {shown_name(name)!r}",
             account={"id": str(answer.get("id") or self.config.page_id), "name": name},
         )

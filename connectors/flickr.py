@@ -27,8 +27,10 @@ import httpx
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
+from pydantic import Field
 
 from connectors.base import (
+    DESTINATION,
     Ambiguous,
     AuthExpired,
     CheckResult,
@@ -45,6 +47,7 @@ from connectors.base import (
     PublishResult,
     Transient,
 )
+from connectors.check_answers import check_failed, shown_name, unexpected_answer
 from connectors.http import (
     USER_AGENT,
     body_excerpt,
@@ -87,7 +90,7 @@ class FlickrConfig(PlatformConfig):
     is_family: bool = False
     # True: hidden from public searches (Flickr's hidden=2); False: shown (hidden=1).
     hide_from_search: bool = False
-    upload_base: HttpUrlStr | None = None
+    upload_base: HttpUrlStr | None = Field(default=None, json_schema_extra=DESTINATION)
 
 
 class FlickrCredentials(PlatformCredentials):
@@ -351,21 +354,21 @@ class FlickrConnector(Connector):
                 response, platform=self.short_label, now=self.now(), secrets=self.secrets()
             )
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
+            return check_failed(exc, label=self.short_label, host=httpx.URL(self.rest_url).host)
         answer = json_body(response)
         if not isinstance(answer, dict):
-            return CheckResult(ok=False, detail=self._http_message(response))
+            return unexpected_answer(self.short_label)
         if answer.get("stat") != "ok":
             code = answer.get("code")
             error = self._flickr_error(
                 code if isinstance(code, int) else None, str(answer.get("message") or "")
             )
-            return CheckResult(ok=False, detail=error.message)
+            return check_failed(error, label=self.short_label, host=httpx.URL(self.rest_url).host)
         user = answer.get("user")
         if not isinstance(user, dict):
             user = {}
-        nsid = str(user.get("id") or "")
-        username = _content(user.get("username")) or nsid
+        nsid = shown_name(user.get("id") or "")
+        username = shown_name(_content(user.get("username")) or nsid)
         if nsid and nsid != self.config.user_nsid:
             return CheckResult(
                 ok=False,

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from connectors.base import Ambiguous, AuthExpired, Permanent, RateLimited, Transient
+from connectors.outbound import AddressNotAllowed
 
 try:  # the httpx-aiohttp transport wraps aiohttp's exceptions; classify by the original
     import aiohttp
@@ -40,6 +41,21 @@ REDACTED = "[redacted]"
 
 # Failures that happen before a single byte of the request is written.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+ADDRESS_NOT_ALLOWED = "address_not_allowed"
+
+
+class NotConnected(Transient):
+    """No connection could be made (refused, unreachable, DNS, TLS, timeout): nothing
+    was sent. `host` is the host name it was for (never a path: URLs can be secrets)."""
+
+    def __init__(self, message: str, host: str) -> None:
+        super().__init__(message)
+        self.host = host
+
+
+def not_allowed(exc: AddressNotAllowed) -> Permanent:
+    """The outbound policy refused the address: fails the same way on every try."""
+    return Permanent(exc.message, code=ADDRESS_NOT_ALLOWED)
 
 
 async def send(
@@ -60,6 +76,8 @@ async def send(
     """
     try:
         return await http.request(method, url, **kwargs)
+    except AddressNotAllowed as exc:
+        raise not_allowed(exc) from None
     except httpx.UnsupportedProtocol:
         # Raised before any connection is made; config validation should prevent it.
         raise Permanent("the URL's scheme is not supported", code="unsupported_url") from None
@@ -67,7 +85,9 @@ async def send(
         hidden = _request_secrets(url, kwargs.get("headers"), secrets)
         detail = _describe(exc, hidden)
         if _nothing_sent(exc):
-            raise Transient(f"could not connect, nothing was sent ({detail})") from None
+            raise NotConnected(
+                f"could not connect, nothing was sent ({detail})", _host(url)
+            ) from None
         raise Ambiguous(f"no answer after the request was sent ({detail})") from None
     except Exception as exc:
         # aiohttp errors the httpx-aiohttp transport does not map (a malformed answer).
@@ -75,9 +95,18 @@ async def send(
             hidden = _request_secrets(url, kwargs.get("headers"), secrets)
             detail = _describe(exc, hidden)
             if _aiohttp_nothing_sent(exc):
-                raise Transient(f"could not connect, nothing was sent ({detail})") from None
+                raise NotConnected(
+                    f"could not connect, nothing was sent ({detail})", _host(url)
+                ) from None
             raise Ambiguous(f"no valid answer after the request was sent ({detail})") from None
         raise
+
+
+def _host(url: str) -> str:
+    try:
+        return httpx.URL(url).host or "the server"
+    except httpx.InvalidURL:
+        return "the server"
 
 
 def _nothing_sent(exc: Exception) -> bool:

@@ -14,8 +14,10 @@ from abc import abstractmethod
 from typing import Any
 
 import httpx
+from pydantic import Field
 
 from connectors.base import (
+    DESTINATION,
     AuthExpired,
     CheckResult,
     Connector,
@@ -31,6 +33,7 @@ from connectors.base import (
     RateLimited,
     Transient,
 )
+from connectors.check_answers import check_failed
 from connectors.checks import refused
 from connectors.http import (
     USER_AGENT,
@@ -49,7 +52,7 @@ SIGNATURE_HEADER = "X-Cadence-Signature"
 
 
 class WebhookConfig(PlatformConfig):
-    url: HttpUrlStr
+    url: HttpUrlStr = Field(json_schema_extra=DESTINATION)
 
 
 class WebhookCredentials(PlatformCredentials):
@@ -61,6 +64,8 @@ class ChatConfig(PlatformConfig):
 
 
 class ChatCredentials(PlatformCredentials):
+    # The URL is the secret itself: changing it means sending it, so it is no
+    # destination field (those live in the config).
     webhook_url: HttpUrlStr
 
 
@@ -108,10 +113,22 @@ class _HttpSinkConnector(Connector):
         head = f"{self.short_label} answered HTTP {response.status_code}"
         return f"{head}: {excerpt(redact(text, self.secrets()))}" if text else head
 
+    @property
+    def target_host(self) -> str:
+        """The host messages may name (the rest of a webhook URL can be its secret)."""
+        return httpx.URL(self.target_url).host
+
+    def _check_failed(self, exc: PublishError) -> CheckResult:
+        return check_failed(exc, label=self.label, host=self.target_host)
+
     async def _probe(self) -> CheckResult:
-        """Reachability only: a HEAD request, where any HTTP answer counts as reachable."""
+        """Reachability only: a HEAD request, where any HTTP answer counts as reachable.
+
+        What the server answered (status, headers) is not repeated: the check must not
+        become a way to look at other machines.
+        """
         try:
-            response = await send(
+            await send(
                 self.http,
                 "HEAD",
                 self.target_url,
@@ -119,12 +136,8 @@ class _HttpSinkConnector(Connector):
                 secrets=self.secrets(),
             )
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
-        return CheckResult(
-            ok=True,
-            detail=f"{self.short_label} is reachable (HTTP {response.status_code} to HEAD); "
-            "nothing was posted",
-        )
+            return self._check_failed(exc)
+        return CheckResult(ok=True, detail=f"{self.target_host} answers; nothing was posted")
 
 
 def _dump(payload: dict[str, Any]) -> bytes:
@@ -362,17 +375,19 @@ class SlackConnector(_ChatConnector):
         try:
             response = await self._post_json({})
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
-        code = body_excerpt(response, secrets=self.secrets())
+            return self._check_failed(exc)
         if response.is_success or response.status_code == 400:
-            return CheckResult(ok=True, detail=f"Slack knows the webhook ({code or 'ok'})")
+            return CheckResult(ok=True, detail="Slack knows the webhook; nothing was posted")
+        code = body_excerpt(response, secrets=self.secrets())
+        if code in SLACK_DEAD_WEBHOOK:  # one of a known set: Slack's word, not any server's
+            return refused(
+                f"Slack says the webhook no longer works ({code}): reconnect the channel"
+            )
         try:
             self._raise_for_answer(response)
-        except AuthExpired as exc:
-            return refused(exc.message)
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
-        return CheckResult(ok=False, detail=self._message(response))  # pragma: no cover
+            return self._check_failed(exc)
+        return self._check_failed(Permanent("unexpected"))  # pragma: no cover
 
 
 # Mattermost's error ids (the JSON `id` of a 4xx/5xx answer) that mean the hook is gone.

@@ -72,13 +72,13 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 import requests
 import tweepy
-from pydantic import field_validator, model_validator
-from requests.adapters import HTTPAdapter
+from pydantic import Field, field_validator, model_validator
 from tweepy.parsers import JSONParser
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from connectors.base import (
+    DESTINATION,
     Ambiguous,
     AuthExpired,
     CheckResult,
@@ -97,17 +97,21 @@ from connectors.base import (
     RateLimited,
     Transient,
 )
-from connectors.checks import refused
+from connectors.check_answers import check_failed, shown_name, unexpected_answer
 from connectors.http import (
     USER_AGENT,
+    NotConnected,
     body_excerpt,
     check_common_status,
     excerpt,
     json_body,
+    not_allowed,
     redact,
     retry_after,
     send,
 )
+from connectors.outbound import AddressNotAllowed, OutboundPolicy
+from connectors.requests_policy import PolicyAdapter
 from connectors.rules import MB, media_problems, refuse, within_limits
 from connectors.x_text import weighted_length
 
@@ -135,7 +139,7 @@ class XConfig(PlatformConfig):
     https://upload.twitter.com (without it, `api_base` serves uploads too)."""
 
     username: str | None = None
-    upload_base: HttpUrlStr | None = None
+    upload_base: HttpUrlStr | None = Field(default=None, json_schema_extra=DESTINATION)
 
     @field_validator("username")
     @classmethod
@@ -225,16 +229,20 @@ def rewrite_url(url: str, base: SplitResult) -> str:
     )
 
 
-class XAdapter(HTTPAdapter):
-    """requests' adapter with a timeout of our choosing, sending to `base` when given.
+class XAdapter(PolicyAdapter):
+    """requests' adapter with a timeout of our choosing, sending to `base` when given,
+    and connecting only where the outbound policy allows.
 
-    Mounted on tweepy's sessions for X's hosts. By the time `send` runs, requests has
-    applied the OAuth 1.0a signature to the original URL; only where the bytes go
-    changes. No retries (requests' default): a POST is never sent twice.
+    Mounted on tweepy's sessions for X's hosts (and, without a base, for every other
+    URL, should X redirect). By the time `send` runs, requests has applied the OAuth
+    1.0a signature to the original URL; only where the bytes go changes. No retries
+    (requests' default): a POST is never sent twice.
     """
 
-    def __init__(self, base: str | None, timeout: tuple[float, float]) -> None:
-        super().__init__()
+    def __init__(
+        self, base: str | None, timeout: tuple[float, float], policy: OutboundPolicy
+    ) -> None:
+        super().__init__(policy)
         self.base = urlsplit(base) if base else None
         self.timeout = timeout
 
@@ -372,8 +380,22 @@ def _transport_error(exc: requests.RequestException) -> PublishError:
     if isinstance(reason, BaseException) and type(reason).__name__ != name:
         name = f"{name}: {type(reason).__name__}"
     if nothing_sent(exc):
-        return Transient(f"could not connect to X, nothing was sent ({name})")
+        url = exc.request.url if exc.request is not None else None
+        host = urlsplit(str(url)).hostname if url else None
+        return NotConnected(f"could not connect to X, nothing was sent ({name})", host or "X")
     return Ambiguous(f"no answer from X after the request was sent ({name})")
+
+
+def _address_refusal(exc: BaseException) -> AddressNotAllowed | None:
+    """The policy's refusal behind `exc`: itself, or what tweepy's API wrapped."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return None
+        if isinstance(seen, AddressNotAllowed):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _media_id(answer: object) -> str | None:
@@ -462,9 +484,14 @@ class XConnector(Connector):
     # -- tweepy objects ----------------------------------------------------------------
 
     def _mount(self, session: requests.Session) -> None:
-        session.mount(API_HOST + "/", XAdapter(self.config.api_base, self.timeouts))
+        # As the HTTP transport: no proxy from the environment, which would connect
+        # for us out of the outbound policy's sight.
+        session.trust_env = False
+        for prefix in ("http://", "https://"):
+            session.mount(prefix, XAdapter(None, self.timeouts, self.outbound))
+        session.mount(API_HOST + "/", XAdapter(self.config.api_base, self.timeouts, self.outbound))
         upload = self.config.upload_base or self.config.api_base
-        session.mount(UPLOAD_HOST + "/", XAdapter(upload, self.timeouts))
+        session.mount(UPLOAD_HOST + "/", XAdapter(upload, self.timeouts, self.outbound))
 
     def client(self) -> tweepy.Client:
         """tweepy's v2 client for these credentials; answers come back as requests'
@@ -497,6 +524,9 @@ class XConnector(Connector):
 
     def error_for(self, exc: BaseException) -> PublishError | None:
         """The error kind for what tweepy raised; None for anything else."""
+        refusal = _address_refusal(exc)
+        if refusal is not None:
+            return not_allowed(refusal)
         if isinstance(exc, tweepy.HTTPException):
             return self._http_error(exc)
         cause = _transport_cause(exc)
@@ -530,7 +560,7 @@ class XConnector(Connector):
         """`call()` in a thread, tweepy's and requests' exceptions mapped to error kinds."""
         try:
             return await asyncio.to_thread(call)
-        except (tweepy.TweepyException, requests.RequestException) as exc:
+        except (tweepy.TweepyException, requests.RequestException, AddressNotAllowed) as exc:
             error = self.error_for(exc)
             if error is None:
                 raise
@@ -759,24 +789,22 @@ class XConnector(Connector):
         """`GET /2/users/me` (tweepy `get_me`): whose account the credentials open."""
         try:
             response = await self._v2(lambda client, user_auth: client.get_me(user_auth=user_auth))
-        except AuthExpired as exc:
-            return refused(exc.message)
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
+            host = urlsplit(self.config.api_base or API_HOST).hostname or "X"
+            return check_failed(exc, label=self.short_label, host=host)
         try:
             answer = response.json()
         except ValueError:
             answer = None
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict) or not isinstance(data.get("username"), str):
-            return CheckResult(
-                ok=False, detail=f"X answered HTTP {response.status_code} without the account"
-            )
-        username = data["username"]
+            return unexpected_answer(self.short_label)
+        username = shown_name(data["username"], limit=50)
+        name = data.get("name")
         account = {
-            "id": str(data.get("id") or ""),
+            "id": shown_name(data.get("id") or ""),
             "username": username,
-            "name": data.get("name") if isinstance(data.get("name"), str) else None,
+            "name": shown_name(name) if isinstance(name, str) else None,
         }
         configured = self.config.username
         if configured and configured.lower() != username.lower():

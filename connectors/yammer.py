@@ -42,7 +42,7 @@ from connectors.base import (
     PublishResult,
     RateLimited,
 )
-from connectors.checks import refused
+from connectors.check_answers import check_failed, shown_name, unexpected_answer
 from connectors.http import (
     USER_AGENT,
     body_excerpt,
@@ -202,18 +202,17 @@ class YammerConnector(Connector):
                 secrets=self.secrets(),
             )
             self._raise_for_answer(response)
-        except AuthExpired as exc:
-            return refused(exc.message)
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
+            return check_failed(exc, label=self.short_label, host=httpx.URL(self.api_base).host)
         user = json_body(response)
-        user = user if isinstance(user, dict) else {}
+        if not isinstance(user, dict):
+            return unexpected_answer(self.short_label)
         account = {
             key: user[key]
             for key in ("id", "full_name", "email", "network_id", "network_name", "web_url")
             if key in user
         }
-        who = account.get("full_name") or account.get("email") or "its user"
+        who = shown_name(account.get("full_name") or account.get("email") or "its user")
         return CheckResult(
             ok=True, detail=f"{self.short_label} accepts the token of {who}", account=account
         )

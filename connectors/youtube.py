@@ -70,8 +70,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import Field
 
 from connectors.base import (
+    DESTINATION,
     Ambiguous,
     AuthExpired,
     CheckResult,
@@ -92,7 +94,7 @@ from connectors.base import (
     SaveCredentials,
     Transient,
 )
-from connectors.checks import refused
+from connectors.check_answers import check_failed, shown_name
 from connectors.http import (
     USER_AGENT,
     body_excerpt,
@@ -103,6 +105,7 @@ from connectors.http import (
     retry_after,
     send,
 )
+from connectors.outbound import OutboundPolicy
 from connectors.rules import MB, media_problems, refuse, title_problems, within_limits
 
 log = logging.getLogger(__name__)
@@ -132,7 +135,7 @@ _TAG = re.compile(r"<[^>]*>")
 class YouTubeConfig(PlatformConfig):
     privacy_status: Literal["private", "unlisted", "public"] = "private"
     category_id: str = "22"
-    token_url: HttpUrlStr | None = None
+    token_url: HttpUrlStr | None = Field(default=None, json_schema_extra=DESTINATION)
 
 
 class YouTubeCredentials(PlatformCredentials):
@@ -264,12 +267,20 @@ class YouTubeConnector(Connector):
         save_credentials: SaveCredentials | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         max_resumes: int = DEFAULT_MAX_RESUMES,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         if chunk_size <= 0 or chunk_size % UPLOAD_UNIT:
             raise ValueError(f"chunk_size must be a positive multiple of {UPLOAD_UNIT} bytes")
         if max_resumes < 0:
             raise ValueError("max_resumes must not be negative")
-        super().__init__(config, credentials, http, now=now, save_credentials=save_credentials)
+        super().__init__(
+            config,
+            credentials,
+            http,
+            now=now,
+            save_credentials=save_credentials,
+            outbound=outbound,
+        )
         self.chunk_size = chunk_size
         self.max_resumes = max_resumes
         self._refreshed = False  # the access token is refreshed at most once per use
@@ -678,10 +689,9 @@ class YouTubeConnector(Connector):
                 break
             if not response.is_success:
                 raise self._api_error(response)
-        except AuthExpired as exc:
-            return refused(exc.message)  # the app marks the channel needs_reconnect
         except PublishError as exc:
-            return CheckResult(ok=False, detail=exc.message)
+            # A refusal marks the channel needs_reconnect (credentials_refused).
+            return check_failed(exc, label=self.short_label, host=httpx.URL(url).host)
         body = json_body(response)
         items = body.get("items") if isinstance(body, dict) else None
         channel = items[0] if isinstance(items, list) and items else None
@@ -691,10 +701,10 @@ class YouTubeConnector(Connector):
             )
         snippet = channel.get("snippet")
         title = snippet.get("title") if isinstance(snippet, dict) else None
-        title = title if isinstance(title, str) else ""
+        title = shown_name(title) if isinstance(title, str) else ""
         account = {"id": channel.get("id"), "title": title}
         return CheckResult(
             ok=True,
-            detail=f"connected to the YouTube channel {title or channel.get('id')}",
+            detail=f"connected to the YouTube channel {title or shown_name(channel.get('id'))}",
             account=account,
         )

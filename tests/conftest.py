@@ -32,6 +32,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 from app.main import create_app  # noqa: E402
 
 PG_URL = os.environ.get("CADENCE_TEST_DATABASE_URL")
+# CADENCE_OUTBOUND_ALLOW for every test server and worker: the fakes are on 127.0.0.1.
+FAKES_ALLOWED = "127.0.0.1"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
@@ -133,6 +135,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         key_file=tmp_path / "cadence.key",
         timezone="Europe/London",
         base_url="http://cadence.test",
+        # The fake platforms listen on 127.0.0.1: allowed as an operator would.
+        outbound_allow=FAKES_ALLOWED,
     )
 
 

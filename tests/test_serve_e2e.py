@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import FAKES_ALLOWED
 from tests.fakes.processes import ROOT, start_sink
 
 
@@ -35,6 +36,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "CADENCE_KEY_FILE": str(tmp_path / "cadence.key"),
         "CADENCE_MEDIA_DIR": str(tmp_path / "media"),
         "CADENCE_LOG_LEVEL": "INFO",
+        "CADENCE_OUTBOUND_ALLOW": FAKES_ALLOWED,
     }
     env.pop("CADENCE_SECRET_KEY", None)
     log = (tmp_path / "serve.log").open("wb")

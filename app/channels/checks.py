@@ -3,6 +3,11 @@
 The channel is read in one short transaction, the platform is asked with no
 transaction open (a slow platform must not hold a database connection, nor SQLite's
 write lock), and what was found is written in a second short transaction.
+
+The answer is for a comms person and says nothing a server said: connectors answer
+checks in Cadence's words (connectors/check_answers.py), connections follow the
+outbound policy, and what can't even be tried (settings that no longer fit,
+credentials that can't be decrypted) is an `ok: false` answer, never an error.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.channels import service
 from app.channels.schemas import ChannelTestResult
+from app.crypto import CredentialsUnreadable
 from app.db import transaction
 from app.runtime import Runtime
 from connectors.base import AuthExpired, CheckResult, PublishError
+from connectors.check_answers import check_failed
 from connectors.checks import credentials_refused
 from connectors.registry import get_platform
 from connectors.transport import make_client
@@ -48,22 +55,36 @@ async def check_channel(
     connection: service.Connection = await _db(runtime, service.connection, channel_id=channel_id)
     platform = get_platform(connection.platform)
     try:
-        config = platform.config_model.model_validate(connection.config)
+        config = platform.config_model.from_stored(connection.config)
+    except ValidationError as exc:
+        # Stored before a schema change, say. The errors' input is not echoed (secrets).
+        return _untried(
+            connection,
+            f"the channel's settings do not fit {platform.label} any more "
+            f"({_fields(exc)}): update them",
+        )
+    try:
         credentials = platform.credentials_model.model_validate(
             runtime.box.open(connection.credentials_encrypted)
         )
+    except CredentialsUnreadable:
+        return _untried(
+            connection,
+            "the stored credentials can't be read with this server's secret key: "
+            "re-enter the credentials",
+        )
     except ValidationError as exc:
-        # Stored before a schema change, say. The errors' input is not echoed (secrets).
-        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()) or "unknown"
-        return ChannelTestResult(
-            ok=False,
-            detail=f"the channel's settings do not fit {platform.label} any more ({fields}): "
-            "update them",
-            status=(await _db(runtime, service.get, channel_id=channel_id)).status,
+        return _untried(
+            connection,
+            f"the stored credentials do not fit {platform.label} any more "
+            f"({_fields(exc)}): re-enter the credentials",
         )
     settings = runtime.settings
     clock = runtime.clock
-    client = http or make_client(timeout=settings.publish_timeout_seconds, max_connections=2)
+    outbound = settings.outbound_policy()
+    client = http or make_client(
+        timeout=settings.publish_timeout_seconds, max_connections=2, outbound=outbound
+    )
     refused: str | None = None
     try:
         connector = platform.connector(
@@ -72,17 +93,19 @@ async def check_channel(
             client,
             now=clock.now,
             save_credentials=partial(_save_credentials, runtime, channel_id),
+            outbound=outbound,
         )
         # The client has its own timeouts; this bounds a connector that hangs anyway.
         guard = settings.publish_timeout_seconds * 2 + 5
         result = await asyncio.wait_for(connector.check(), timeout=guard)
         if credentials_refused(result):
             refused = result.detail
-    except AuthExpired as exc:
-        result = CheckResult(ok=False, detail=exc.message)
-        refused = exc.message
     except PublishError as exc:
-        result = CheckResult(ok=False, detail=exc.message)
+        # Connectors answer checks rather than raise; this one did anyway. Its message
+        # may quote the server, so only the kind of failure is told.
+        result = check_failed(exc, label=platform.label, host=platform.label)
+        if isinstance(exc, AuthExpired):
+            refused = result.detail
     except TimeoutError:
         result = CheckResult(ok=False, detail=f"{platform.label} did not answer in time")
     except Exception as exc:
@@ -106,6 +129,15 @@ async def check_channel(
         extra={"channel_id": channel_id, "platform": platform.name, "ok": result.ok},
     )
     return ChannelTestResult(ok=result.ok, detail=result.detail, status=status)
+
+
+def _fields(exc: ValidationError) -> str:
+    return ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()) or "unknown"
+
+
+def _untried(connection: service.Connection, detail: str) -> ChannelTestResult:
+    """The answer when the platform could not even be asked; nothing changes."""
+    return ChannelTestResult(ok=False, detail=detail, status=connection.status)
 
 
 async def _save_credentials(runtime: Runtime, channel_id: str, changed: dict[str, Any]) -> None:

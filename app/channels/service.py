@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import exists, func, select
@@ -13,7 +14,7 @@ from app.alerts.models import AlertKind
 from app.alerts.service import open_alert, resolve_alert
 from app.channels.models import Channel, ChannelStatus
 from app.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate
-from app.crypto import CredentialBox
+from app.crypto import CredentialBox, CredentialsUnreadable
 from app.errors import (
     Conflict,
     FieldProblem,
@@ -24,6 +25,8 @@ from app.errors import (
 )
 from app.posts.models import Delivery
 from app.schemas import patch_fields
+from connectors.base import destination_fields
+from connectors.outbound import OutboundPolicy
 from connectors.registry import Platform, get_platform
 
 
@@ -39,6 +42,58 @@ def _checked(model: type[BaseModel], values: dict[str, Any], field: str) -> dict
         return model.model_validate(values).model_dump(exclude_none=True)
     except ValidationError as exc:
         raise InvalidInput(problems_from_pydantic(exc, ("body", field))) from None
+
+
+def _host_of(value: Any, *, destination: bool) -> str | None:
+    """The host a setting points at: a URL's host, or a destination field's own value."""
+    if not isinstance(value, str):
+        return None
+    if "://" in value:
+        try:
+            return urlsplit(value).hostname
+        except ValueError:
+            return None
+    return value if destination else None
+
+
+def _refused_addresses(
+    platform: Platform, given: dict[str, dict[str, Any]], outbound: OutboundPolicy
+) -> list[FieldProblem]:
+    """Settings that name a refused address outright (an IP literal in any spelling, or
+    localhost). Names that resolve to one are refused when connecting, every time."""
+    problems = []
+    models = {"config": platform.config_model, "credentials": platform.credentials_model}
+    for group, values in given.items():
+        destinations = destination_fields(models[group])
+        for name, value in values.items():
+            host = _host_of(value, destination=name in destinations)
+            reason = outbound.refused_literal(host) if host else None
+            if reason:
+                problems.append(FieldProblem(("body", group, name), reason))
+    return problems
+
+
+def _open_credentials(box: CredentialBox, channel: Channel) -> dict[str, Any] | None:
+    """The stored credentials, or None when no known key decrypts them."""
+    try:
+        return box.open(channel.credentials_encrypted)
+    except CredentialsUnreadable:
+        return None
+
+
+def _moved_destinations(
+    platform: Platform, stored: dict[str, Any], new: dict[str, Any]
+) -> list[str]:
+    """Destination fields whose value the change alters (stored values read leniently)."""
+    try:
+        before = platform.config_model.from_stored(stored).model_dump(exclude_none=True)
+    except ValidationError:
+        before = stored
+    return sorted(
+        f"config.{name}"
+        for name in destination_fields(platform.config_model)
+        if before.get(name) != new.get(name)
+    )
 
 
 def _audience(platform: Platform, requested: str | None) -> str:
@@ -58,7 +113,15 @@ def _check_alerts_flag(receives_alerts: bool, audience: str) -> None:
         raise invalid("receives_alerts", "only internal channels can receive alerts")
 
 
-def create(session: Session, *, data: ChannelCreate, box: CredentialBox, now: datetime) -> Channel:
+def create(
+    session: Session,
+    *,
+    data: ChannelCreate,
+    box: CredentialBox,
+    now: datetime,
+    outbound: OutboundPolicy | None = None,
+) -> Channel:
+    """`outbound`: the addresses settings may name (without one, public ones only)."""
     platform = get_platform(data.platform)
     problems: list[FieldProblem] = []
     config: dict[str, Any] = {}
@@ -73,6 +136,9 @@ def create(session: Session, *, data: ChannelCreate, box: CredentialBox, now: da
             problems += exc.problems
             continue
         (config if field == "config" else credentials).update(checked)
+    problems += _refused_addresses(
+        platform, {"config": config, "credentials": credentials}, outbound or OutboundPolicy()
+    )
     if problems:
         raise InvalidInput(problems)
     audience = _audience(platform, data.audience)
@@ -94,21 +160,46 @@ def create(session: Session, *, data: ChannelCreate, box: CredentialBox, now: da
 
 
 def update(
-    session: Session, *, channel_id: str, data: ChannelUpdate, box: CredentialBox, now: datetime
+    session: Session,
+    *,
+    channel_id: str,
+    data: ChannelUpdate,
+    box: CredentialBox,
+    now: datetime,
+    outbound: OutboundPolicy | None = None,
 ) -> Channel:
+    """Apply a partial change. Changing where the credentials go (a destination field)
+    needs the credentials in the same request: they replace the stored ones whole, so
+    no stored secret follows the channel to a new server."""
     channel = get(session, channel_id)
     platform = get_platform(channel.platform)
     changes = patch_fields(data)
-    if "config" in changes:
-        channel.config = _checked(
-            platform.config_model,
-            {**channel.config, **changes["config"]},
-            "config",  # type: ignore[dict-item]
-        )
-    if "credentials" in changes:
-        merged = {**box.open(channel.credentials_encrypted), **changes["credentials"]}  # type: ignore[dict-item]
+    given: dict[str, dict[str, Any]] = {
+        group: dict(changes[group])  # type: ignore[call-overload]
+        for group in ("config", "credentials")
+        if changes.get(group) is not None
+    }
+    stored_credentials = _open_credentials(box, channel)
+    moved: list[str] = []
+    if "config" in given:
+        known = {k: v for k, v in channel.config.items() if k in platform.config_model.model_fields}
+        new_config = _checked(platform.config_model, {**known, **given["config"]}, "config")
+        moved = _moved_destinations(platform, channel.config, new_config)
+        if moved and "credentials" not in given and stored_credentials != {}:
+            raise invalid(
+                "credentials",
+                f"changing {', '.join(moved)} changes where the credentials are sent: "
+                "enter the credentials again in the same request",
+            )
+        channel.config = new_config
+    problems = _refused_addresses(platform, given, outbound or OutboundPolicy())
+    if problems:
+        raise InvalidInput(problems)
+    if "credentials" in given:
+        # Kept fields merge in, unless the destination moved or the stored ones are lost.
+        kept = stored_credentials if stored_credentials is not None and not moved else {}
         channel.credentials_encrypted = box.seal(
-            _checked(platform.credentials_model, merged, "credentials")
+            _checked(platform.credentials_model, {**kept, **given["credentials"]}, "credentials")
         )
         # New credentials are what reconnecting means.
         if channel.status == ChannelStatus.needs_reconnect:
@@ -159,6 +250,7 @@ class Connection:
     platform: str
     config: dict[str, Any]
     credentials_encrypted: str
+    status: str = ChannelStatus.active
 
 
 def connection(session: Session, *, channel_id: str) -> Connection:
@@ -169,6 +261,7 @@ def connection(session: Session, *, channel_id: str) -> Connection:
         platform=channel.platform,
         config=dict(channel.config),
         credentials_encrypted=channel.credentials_encrypted,
+        status=channel.status,
     )
 
 
@@ -231,14 +324,33 @@ def list_(
     return items, total
 
 
-def to_out(channel: Channel, box: CredentialBox) -> ChannelOut:
+def masked_url(value: str) -> str:
+    """A URL cut to its scheme and host: webhook URLs often carry their token."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    return f"{parts.scheme}://{host}/…" if host else "…"
+
+
+def shown_config(config: dict[str, Any], *, reveal: bool) -> dict[str, Any]:
+    """The config as a reader may see it: URLs masked unless `reveal` (admins)."""
+    if reveal:
+        return dict(config)
+    return {k: masked_url(v) if isinstance(v, str) and "://" in v else v for k, v in config.items()}
+
+
+def to_out(channel: Channel, box: CredentialBox, *, reveal: bool = False) -> ChannelOut:
+    """`reveal`: show URL settings whole (to admins); others see scheme and host only."""
+    stored = _open_credentials(box, channel)
     return ChannelOut(
         id=channel.id,
         name=channel.name,
         platform=channel.platform,
         audience=channel.audience,
-        config=channel.config,
-        credential_fields=sorted(box.open(channel.credentials_encrypted)),
+        config=shown_config(channel.config, reveal=reveal),
+        credential_fields=sorted(stored or {}),
         receives_alerts=channel.receives_alerts,
         status=channel.status,
         status_reason=channel.status_reason,

@@ -16,6 +16,7 @@ from app.channels.schemas import (
 from app.deps import Admin, NowDep, RuntimeDep, SessionDep, Viewer
 from app.pagination import Page, PageDep
 from app.users.auth import BriefAdmin
+from app.users.models import Role, User
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
@@ -24,8 +25,14 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 def create_channel(
     body: ChannelCreate, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: Admin
 ) -> ChannelOut:
-    channel = service.create(session, data=body, box=runtime.box, now=now)
-    return service.to_out(channel, runtime.box)
+    channel = service.create(
+        session,
+        data=body,
+        box=runtime.box,
+        now=now,
+        outbound=runtime.settings.outbound_policy(),
+    )
+    return service.to_out(channel, runtime.box, reveal=True)
 
 
 @router.get("")
@@ -33,19 +40,28 @@ def list_channels(
     session: SessionDep,
     runtime: RuntimeDep,
     page: PageDep,
-    _: Viewer,
+    user: Viewer,
     platform: PlatformName | None = None,
     status: Literal["active", "needs_reconnect", "disabled"] | None = None,
 ) -> Page[ChannelOut]:
     items, total = service.list_(
         session, platform=platform, status=status, limit=page.limit, offset=page.offset
     )
-    return Page(items=[service.to_out(c, runtime.box) for c in items], total=total)
+    reveal = _is_admin(user)
+    return Page(items=[service.to_out(c, runtime.box, reveal=reveal) for c in items], total=total)
 
 
 @router.get("/{channel_id}")
-def get_channel(channel_id: str, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> ChannelOut:
-    return service.to_out(service.get(session, channel_id), runtime.box)
+def get_channel(
+    channel_id: str, session: SessionDep, runtime: RuntimeDep, user: Viewer
+) -> ChannelOut:
+    """URL settings (which may carry a token) are shown whole to admins only; others see
+    the scheme and host (`https://hooks.example.org/…`)."""
+    return service.to_out(service.get(session, channel_id), runtime.box, reveal=_is_admin(user))
+
+
+def _is_admin(user: User) -> bool:
+    return Role(user.role) == Role.admin
 
 
 @router.patch("/{channel_id}")
@@ -57,8 +73,15 @@ def update_channel(
     now: NowDep,
     _: Admin,
 ) -> ChannelOut:
-    channel = service.update(session, channel_id=channel_id, data=body, box=runtime.box, now=now)
-    return service.to_out(channel, runtime.box)
+    channel = service.update(
+        session,
+        channel_id=channel_id,
+        data=body,
+        box=runtime.box,
+        now=now,
+        outbound=runtime.settings.outbound_policy(),
+    )
+    return service.to_out(channel, runtime.box, reveal=True)
 
 
 @router.delete(
@@ -72,7 +95,7 @@ def delete_channel(
     disabled = service.delete(session, channel_id=channel_id, now=now)
     if disabled is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    body = service.to_out(disabled, runtime.box).model_dump_json()
+    body = service.to_out(disabled, runtime.box, reveal=True).model_dump_json()
     return Response(body, status_code=status.HTTP_200_OK, media_type="application/json")
 
 

@@ -33,6 +33,7 @@ from connectors.base import (
     RateLimited,
     SaveCredentials,
 )
+from connectors.outbound import OutboundPolicy
 from connectors.registry import Platform
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def read_settings(
 ) -> ChannelSettings:
     """Validate the stored config and decrypt the credentials; raises NotSent."""
     try:
-        config_model = platform.config_model.model_validate(config)
+        config_model = platform.config_model.from_stored(config)
     except ValidationError as exc:
         raise NotSent(
             OutcomeKind.config_invalid,
@@ -148,6 +149,7 @@ def build_connector(
     http: httpx.AsyncClient,
     now: Callable[[], datetime],
     save_credentials: SaveCredentials | None,
+    outbound: OutboundPolicy | None,
 ) -> Connector:
     return platform.connector(
         settings.config,  # type: ignore[arg-type]
@@ -155,6 +157,7 @@ def build_connector(
         http,
         now=now,
         save_credentials=save_credentials,
+        outbound=outbound,
     )
 
 

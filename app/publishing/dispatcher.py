@@ -71,8 +71,11 @@ class Dispatcher:
         self.settings = settings = runtime.settings
         self.owner = owner or worker_name()
         self._own_http = http is None
+        self.outbound = settings.outbound_policy()
         self.http = http or make_client(
-            timeout=settings.publish_timeout_seconds, max_connections=settings.publish_concurrency
+            timeout=settings.publish_timeout_seconds,
+            max_connections=settings.publish_concurrency,
+            outbound=self.outbound,
         )
         self._backoff = partial(
             backoff,
@@ -346,6 +349,7 @@ class Dispatcher:
                 http=self.http,
                 now=self.runtime.clock.now,
                 save_credentials=partial(self._save_credentials, job.channel_id),
+                outbound=self.outbound,
             )
         except Exception as exc:
             log.exception("connector could not be built", extra={"platform": platform.name})

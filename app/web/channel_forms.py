@@ -23,7 +23,6 @@ LABELS = {
     "url": "URL",
     "webhook_url": "Webhook URL",
     "user_nsid": "User NSID",
-    "ca_file": "CA certificate file",
     "oauth_token": "OAuth token",
     "oauth_token_secret": "OAuth token secret",
     "page_id": "Page ID",
@@ -40,8 +39,9 @@ HINTS = {
     "upload_base": "Leave empty for the platform's own address.",
     "token_url": "Leave empty for the platform's own address.",
 }
+DESTINATION_HINT = "Changing this needs the credentials entered again."
 # Shown folded away: only for tests, self-hosted or regional deployments.
-ADVANCED = {"api_base", "upload_base", "token_url", "ca_file", "timeout", "api_version"}
+ADVANCED = {"api_base", "upload_base", "token_url", "timeout", "api_version"}
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,11 @@ def fields(model: type[BaseModel], group: str) -> list[FieldSpec]:
                 required=name in required,
                 default=prop.get("default"),
                 options=options,
-                hint=HINTS.get(name, ""),
+                hint=" ".join(
+                    h
+                    for h in (HINTS.get(name, ""), DESTINATION_HINT * bool(raw.get("destination")))
+                    if h
+                ),
                 step=step,
             )
         )

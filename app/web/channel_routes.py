@@ -17,7 +17,7 @@ from app.channels.schemas import ChannelCreate, ChannelTestResult, ChannelUpdate
 from app.db import transaction
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import FieldProblem, InvalidInput, NotFound, problems_from_pydantic
-from app.users.models import User
+from app.users.models import Role, User
 from app.web.channel_forms import fields, shown_value, values_from
 from app.web.pages import (
     Admin,
@@ -52,6 +52,10 @@ def _specs(platform_name: str) -> dict[str, Any]:
     }
 
 
+def _is_admin(user: User) -> bool:
+    return Role(user.role) == Role.admin
+
+
 def _channel(session: SessionDep, channel_id: str) -> Channel:
     try:
         return channels.get(session, channel_id)
@@ -63,11 +67,12 @@ def _channel(session: SessionDep, channel_id: str) -> Channel:
 def channels_page(request: Request, session: SessionDep, user: Viewer) -> Response:
     found, _ = channels.list_(session, platform=None, status=None, limit=1000, offset=0)
     box = runtime_of(request).box
+    reveal = _is_admin(user)
     return render(
         request,
         "channels.html",
         {
-            "channels": [channels.to_out(c, box) for c in found],
+            "channels": [channels.to_out(c, box, reveal=reveal) for c in found],
             "platforms": PLATFORMS,
         },
         user=user,
@@ -119,7 +124,14 @@ def create_channel(
     try:
         data = ChannelCreate.model_validate(body)
         with session.begin_nested():
-            created = channels.create(session, data=data, box=runtime_of(request).box, now=now)
+            runtime = runtime_of(request)
+            created = channels.create(
+                session,
+                data=data,
+                box=runtime.box,
+                now=now,
+                outbound=runtime.settings.outbound_policy(),
+            )
     except ValidationError as exc:
         problems = problems_from_pydantic(exc, ("body",))
     except InvalidInput as exc:
@@ -164,7 +176,7 @@ def _channel_page(
         request,
         "channel.html",
         {
-            "channel": channels.to_out(channel, box),
+            "channel": channels.to_out(channel, box, reveal=_is_admin(user)),
             "errors": errors or {},
             "tested": tested,
             "can_test": platform.connector is not None,
@@ -202,9 +214,15 @@ def update_channel(
     problems: list[FieldProblem] = []
     try:
         data = ChannelUpdate.model_validate(body)
+        runtime = runtime_of(request)
         with session.begin_nested():
             channels.update(
-                session, channel_id=channel_id, data=data, box=runtime_of(request).box, now=now
+                session,
+                channel_id=channel_id,
+                data=data,
+                box=runtime.box,
+                now=now,
+                outbound=runtime.settings.outbound_policy(),
             )
     except ValidationError as exc:
         problems = problems_from_pydantic(exc, ("body",))

@@ -367,7 +367,8 @@ def test_patch_merges_and_revalidates(
         json={
             "name": "Staff newsletter",
             "config": {"port": 465, "security": "ssl"},
-            "credentials": {"password": "SECRET-new-password"},
+            # A new port and TLS mode move where the login goes: the whole login again.
+            "credentials": {"username": "SECRET-smtp-user", "password": "SECRET-new-password"},
         },
         headers=admin,
     )

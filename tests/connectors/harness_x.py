@@ -22,7 +22,7 @@ import pytest
 from connectors.base import Connector, PublishError, PublishRequest, PublishResult
 from connectors.x import XConfig, XConnector, XCredentials
 from tests.connectors.conftest import NOW
-from tests.connectors.harnesses import HANG_SECONDS, REQUEST, Harness
+from tests.connectors.harnesses import FAKES_ALLOWED, HANG_SECONDS, REQUEST, Harness
 from tests.connectors.media_files import make_image
 from tests.fakes.sinks import drop, hang
 from tests.fakes.x import (
@@ -108,6 +108,7 @@ class XHarness(Harness):
             self.credentials(),
             http,
             now=now,
+            outbound=FAKES_ALLOWED,
         )
 
     def publish(

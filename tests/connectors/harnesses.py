@@ -24,6 +24,7 @@ from connectors.base import (
     PublishResult,
 )
 from connectors.email import EmailConfig, EmailConnector, EmailCredentials
+from connectors.outbound import OutboundPolicy
 from connectors.transport import make_client as production_client
 from connectors.webhooks import (
     ChatConfig,
@@ -79,6 +80,10 @@ REQUEST = PublishRequest(
     post_url="http://cadence.test/posts/post-0001",
 )
 
+# The fakes listen on 127.0.0.1, which the outbound policy refuses: allowed here as an
+# operator would with CADENCE_OUTBOUND_ALLOW=127.0.0.1.
+FAKES_ALLOWED = OutboundPolicy(["127.0.0.1"])
+
 HANG_SECONDS = 5.0  # far beyond the short timeout the "no answer" tests use
 
 WEBHOOK_SECRET = "whsec-Signing-Secret-0c9f2b"
@@ -95,7 +100,7 @@ def make_client(transport: str, timeout: float) -> httpx.AsyncClient:
     """An httpx client: "httpx" (its own transport), "aiohttp" (plain httpx-aiohttp) or
     "cadence" (the client the dispatcher builds, connectors.transport.make_client)."""
     if transport == "cadence":
-        return production_client(timeout=timeout, max_connections=10)
+        return production_client(timeout=timeout, max_connections=10, outbound=FAKES_ALLOWED)
     if transport == "aiohttp":
         return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(verify=_TLS))
     return httpx.AsyncClient(timeout=timeout, verify=_TLS)
@@ -409,6 +414,7 @@ class EmailHarness(Harness):
             EmailCredentials(username=USERNAME, password=PASSWORD),
             http,
             now=now,
+            outbound=FAKES_ALLOWED,
         )
 
     def succeed(self) -> PublishResult:

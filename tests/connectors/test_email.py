@@ -23,7 +23,7 @@ from connectors.base import (
 )
 from connectors.email import EmailConfig, EmailConnector, EmailCredentials, subject
 from tests.connectors.conftest import NOW, closed_port
-from tests.connectors.harnesses import REQUEST
+from tests.connectors.harnesses import FAKES_ALLOWED, REQUEST
 from tests.connectors.smtp import PASSWORD, USERNAME, SmtpServer, TlsFiles
 
 Security = Literal["starttls", "ssl", "none"]
@@ -34,7 +34,6 @@ def connector(
     server: SmtpServer,
     *,
     security: Security = "none",
-    ca_file: str | None = None,
     username: str | None = USERNAME,
     password: str | None = PASSWORD,
     timeout: float = 2.0,
@@ -47,12 +46,12 @@ def connector(
             security=security,
             from_address="comms@example.org",
             to_addresses=TO,
-            ca_file=ca_file,
             timeout=timeout,
         ),
         EmailCredentials(username=username, password=password),
         None,
         now=lambda: NOW,
+        outbound=FAKES_ALLOWED,
     )
 
 
@@ -68,6 +67,12 @@ def publish(c: EmailConnector, request: PublishRequest = REQUEST) -> PublishResu
 
 def check(c: EmailConnector) -> CheckResult:
     return asyncio.run(c.check())
+
+
+@pytest.fixture
+def trusted_ca(tls_files: TlsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The private CA in the process's trust store, as an operator would add it."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_files.ca_file))
 
 
 @pytest.fixture
@@ -137,10 +142,8 @@ def test_no_login_without_credentials(smtp_server: SmtpServer) -> None:
     assert len(smtp_server.received) == 1
 
 
-def test_starttls_with_a_trusted_private_ca(
-    starttls_server: SmtpServer, tls_files: TlsFiles
-) -> None:
-    c = connector(starttls_server, security="starttls", ca_file=str(tls_files.ca_file))
+def test_starttls_with_a_trusted_private_ca(starttls_server: SmtpServer, trusted_ca: None) -> None:
+    c = connector(starttls_server, security="starttls")
 
     assert publish(c) == PublishResult(external_id="<dlv-0001@cadence>")
     assert starttls_server.logins == [USERNAME]
@@ -166,8 +169,8 @@ def test_plain_connection_to_a_server_requiring_starttls_is_permanent(
     assert "STARTTLS" in outcome.message
 
 
-def test_implicit_tls(ssl_server: SmtpServer, tls_files: TlsFiles) -> None:
-    c = connector(ssl_server, security="ssl", ca_file=str(tls_files.ca_file))
+def test_implicit_tls(ssl_server: SmtpServer, trusted_ca: None) -> None:
+    c = connector(ssl_server, security="ssl")
 
     assert publish(c) == PublishResult(external_id="<dlv-0001@cadence>")
     assert ssl_server.logins == [USERNAME]
@@ -175,10 +178,10 @@ def test_implicit_tls(ssl_server: SmtpServer, tls_files: TlsFiles) -> None:
 
 
 def test_wrong_password_is_auth_expired_without_the_password(
-    starttls_server: SmtpServer, tls_files: TlsFiles, caplog: pytest.LogCaptureFixture
+    starttls_server: SmtpServer, trusted_ca: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    c = connector(starttls_server, security="starttls", ca_file=str(tls_files.ca_file))
+    c = connector(starttls_server, security="starttls")
     c.credentials.password = "wrong-Pa55word-secret!"
 
     outcome = publish(c)
@@ -255,8 +258,8 @@ def test_a_partial_refusal_still_delivers_and_is_logged(
     assert record.refused == {"volunteers@example.org": 550}  # type: ignore[attr-defined]
 
 
-def test_check_logs_in_and_sends_nothing(starttls_server: SmtpServer, tls_files: TlsFiles) -> None:
-    result = check(connector(starttls_server, security="starttls", ca_file=str(tls_files.ca_file)))
+def test_check_logs_in_and_sends_nothing(starttls_server: SmtpServer, trusted_ca: None) -> None:
+    result = check(connector(starttls_server, security="starttls"))
 
     assert result.ok, result.detail
     assert starttls_server.logins == [USERNAME]
@@ -269,5 +272,5 @@ def test_check_reports_a_refused_login(smtp_server: SmtpServer) -> None:
     result = check(connector(smtp_server))
 
     assert not result.ok
-    assert "refused the login" in result.detail
+    assert "refused the credentials" in result.detail
     assert PASSWORD not in result.detail

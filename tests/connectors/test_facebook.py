@@ -514,5 +514,6 @@ def test_check_with_a_revoked_token_says_so_without_the_token(fake: FakeFacebook
     result = check(fake)
 
     assert not result.ok
-    assert "code 190" in result.detail
+    assert result.credentials_refused
+    assert "refused the credentials" in result.detail
     assert PAGE_TOKEN not in result.detail

@@ -28,7 +28,7 @@ from connectors.http import (
 )
 from connectors.transport import make_client as production_client
 from tests.connectors.conftest import NOW, closed_port
-from tests.connectors.harnesses import make_client
+from tests.connectors.harnesses import FAKES_ALLOWED, make_client
 from tests.fakes.sinks import SinkServer, drop, hang, text_answer
 
 SECRET_PATH = "/services/T0/B0/pathSecret9f3a"
@@ -88,7 +88,7 @@ def test_no_free_connection_in_the_pool_is_transient(sink: SinkServer, transport
         limits = httpx.Limits(max_connections=1)
         timeout = httpx.Timeout(2.0, read=0.3, pool=0.1)
         if transport == "cadence":
-            client = production_client(timeout=2.0, max_connections=1)
+            client = production_client(timeout=2.0, max_connections=1, outbound=FAKES_ALLOWED)
             client.timeout = timeout
         elif transport == "aiohttp":
             client = httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(limits=limits))

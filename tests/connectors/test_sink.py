@@ -7,6 +7,7 @@ import asyncio
 import httpx
 
 from connectors.transport import make_client
+from tests.connectors.harnesses import FAKES_ALLOWED
 from tests.fakes.sinks import (
     Answer,
     RecordedRequest,
@@ -72,7 +73,7 @@ def test_thousands_of_concurrent_requests_are_all_recorded(sink: SinkServer) -> 
     count = 1500
 
     async def go() -> None:
-        async with make_client(timeout=10, max_connections=100) as http:
+        async with make_client(timeout=10, max_connections=100, outbound=FAKES_ALLOWED) as http:
             semaphore = asyncio.Semaphore(100)
 
             async def one(n: int) -> None:

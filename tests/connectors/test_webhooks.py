@@ -203,7 +203,8 @@ def test_webhook_check_sends_a_head_and_posts_nothing(sink: SinkServer) -> None:
     result = _check(WebhookConnector, *webhook(sink))
 
     assert result.ok
-    assert "405" in result.detail
+    # Reachable is all it says: not the status, which would let a check scan ports.
+    assert result.detail == "127.0.0.1 answers; nothing was posted"
     assert [(r.method, r.body) for r in sink.requests] == [("HEAD", b"")]
 
 
@@ -311,8 +312,8 @@ def test_slack_check_posts_an_empty_object_a_live_hook_refuses(sink: SinkServer)
     live = _check(SlackConnector, *slack(sink))
     dead = _check(SlackConnector, *slack(sink))
 
-    assert live.ok and "no_text" in live.detail
-    assert not dead.ok and "channel_is_archived" in dead.detail
+    assert live.ok and live.detail == "Slack knows the webhook; nothing was posted"
+    assert not dead.ok and "channel_is_archived" in dead.detail  # one of Slack's known codes
     assert [r.json() for r in sink.requests] == [{}, {}]
 
 

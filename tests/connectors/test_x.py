@@ -40,7 +40,7 @@ from connectors.x import (
 )
 from tests.connectors.conftest import NOW, closed_port
 from tests.connectors.harness_x import oauth1_credentials, oauth2_credentials
-from tests.connectors.harnesses import make_client
+from tests.connectors.harnesses import FAKES_ALLOWED, make_client
 from tests.connectors.media_files import image_bytes, make_image, make_video
 from tests.fakes.forms import read_form
 from tests.fakes.sinks import drop, hang
@@ -115,6 +115,7 @@ def connector(
         http,
         now=now or (lambda: NOW),
         save_credentials=save if saved is not None else None,
+        outbound=FAKES_ALLOWED,
     )
     if chunk_bytes is not None:
         made.chunk_bytes = chunk_bytes
@@ -606,7 +607,7 @@ def test_check_reports_an_unreachable_x(fake: FakeX) -> None:
     result = check(fake, base=f"http://127.0.0.1:{closed_port()}")
 
     assert not result.ok and not credentials_refused(result)
-    assert "nothing was sent" in result.detail
+    assert result.detail == "could not connect to 127.0.0.1"
 
 
 # -- validation -----------------------------------------------------------------------

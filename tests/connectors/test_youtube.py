@@ -606,7 +606,7 @@ def test_check_reports_a_dead_refresh_token(fake: FakeYouTube) -> None:
     result = check(fake)
 
     assert not result.ok
-    assert "reconnecting" in result.detail
+    assert "reconnect the channel" in result.detail
     assert credentials_refused(result)  # the app marks the channel needs_reconnect
 
 

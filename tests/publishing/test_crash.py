@@ -24,6 +24,7 @@ from app.posts.schemas import PostCreate
 from app.runtime import Runtime
 from app.users.models import Role
 from app.users.service import get_or_create_user
+from tests.conftest import FAKES_ALLOWED
 from tests.fakes.processes import start_sink, start_worker
 
 CHANNELS = 20
@@ -49,6 +50,7 @@ def test_kill_a_worker_mid_run(postgres_url: str, tmp_path: Path) -> None:
         database_url=postgres_url,
         secret_key="crash-test-key",
         media_dir=tmp_path / "media",
+        outbound_allow=FAKES_ALLOWED,
     )
     runtime = Runtime.build(settings, clock=SystemClock())
     sink, sink_url = start_sink(delay_ms=15)
@@ -72,6 +74,7 @@ def test_kill_a_worker_mid_run(postgres_url: str, tmp_path: Path) -> None:
                     ),
                     box=runtime.box,
                     now=now,
+                    outbound=runtime.settings.outbound_policy(),
                 ).id
                 for i in range(CHANNELS)
             ]
@@ -98,6 +101,7 @@ def test_kill_a_worker_mid_run(postgres_url: str, tmp_path: Path) -> None:
             "CADENCE_PER_CHANNEL_CONCURRENCY": "2",
             "CADENCE_PUBLISH_CONCURRENCY": "16",
             "CADENCE_LOG_LEVEL": "WARNING",
+            "CADENCE_OUTBOUND_ALLOW": FAKES_ALLOWED,
             "CADENCE_SHUTDOWN_GRACE_SECONDS": "10",
         }
         workers = [start_worker(env, tmp_path / f"worker{i}.log") for i in range(3)]

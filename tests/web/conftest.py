@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.conftest import FAKES_ALLOWED
 from tests.fakes.processes import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -88,6 +89,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "CADENCE_TIMEZONE": ZONE,
         "CADENCE_BASE_URL": f"http://127.0.0.1:{port}",
         "CADENCE_LOG_LEVEL": "WARNING",
+        "CADENCE_OUTBOUND_ALLOW": FAKES_ALLOWED,
         # Failed publishes retry soon, so screenshots show settled states quickly.
         "CADENCE_RETRY_BASE_SECONDS": "1",
         "CADENCE_MAX_ATTEMPTS": "2",

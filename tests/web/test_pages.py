@@ -427,19 +427,43 @@ def test_a_channel_page_edits_replaces_secrets_disables_and_tests(
     token = csrf(client, page)
     assert "hook-signing-secret" not in client.get(page).text
 
+    # A new URL without the secret would send the stored secret there: refused.
+    moved = client.post(
+        page,
+        data={
+            "csrf_token": token,
+            "name": "Intranet hook (new)",
+            "config.url": "http://127.0.0.1:9/other",
+            "credentials.signing_secret": "",
+        },
+    )
+    assert moved.status_code == 422
+    assert "enter the credentials again" in errors_of(moved.text, "credentials")
+    assert client.get(f"{API}/channels/{hook['id']}", headers=admin).json()["name"] == hook["name"]
     saved = client.post(
         page,
         data={
             "csrf_token": token,
             "name": "Intranet hook (new)",
             "config.url": "http://127.0.0.1:9/other",
-            "credentials.signing_secret": "",  # empty: the stored secret is kept
+            "credentials.signing_secret": "new-signing-secret",
         },
         follow_redirects=False,
     )
     assert saved.status_code == 303, saved.text
+    renamed = client.post(
+        page,
+        data={
+            "csrf_token": token,
+            "name": "Intranet hook (newer)",
+            "config.url": "http://127.0.0.1:9/other",
+            "credentials.signing_secret": "",  # empty: the stored secret is kept
+        },
+        follow_redirects=False,
+    )
+    assert renamed.status_code == 303, renamed.text
     out = client.get(f"{API}/channels/{hook['id']}", headers=admin).json()
-    assert out["name"] == "Intranet hook (new)"
+    assert out["name"] == "Intranet hook (newer)"
     assert out["config"]["url"] == "http://127.0.0.1:9/other"
     assert out["credential_fields"] == ["signing_secret"]
 
