@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
@@ -62,3 +63,13 @@ def render(runtime: Runtime) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(runtime))
     return generate_latest(REGISTRY) + generate_latest(registry)
+
+
+def scrape_allowed(token: str | None, authorization: str | None) -> bool:
+    """Without CADENCE_METRICS_TOKEN anyone may scrape; with it, only "Bearer <token>"."""
+    if not token:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )

@@ -77,6 +77,7 @@ CLEAR_ORDER = (
     "channels",
     "objectives",
     "api_tokens",
+    "login_attempts",
     "users",
 )
 

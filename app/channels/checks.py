@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.channels import service
 from app.channels.schemas import ChannelTestResult
+from app.crypto import CredentialsUnreadable
 from app.db import transaction
 from app.runtime import Runtime
 from connectors.base import AuthExpired, CheckResult, PublishError
@@ -51,6 +52,12 @@ async def check_channel(
         config = platform.config_model.model_validate(connection.config)
         credentials = platform.credentials_model.model_validate(
             runtime.box.open(connection.credentials_encrypted)
+        )
+    except CredentialsUnreadable:
+        return ChannelTestResult(
+            ok=False,
+            detail=service.UNREADABLE,
+            status=(await _db(runtime, service.get, channel_id=channel_id)).status,
         )
     except ValidationError as exc:
         # Stored before a schema change, say. The errors' input is not echoed (secrets).

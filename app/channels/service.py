@@ -13,7 +13,7 @@ from app.alerts.models import AlertKind
 from app.alerts.service import open_alert, resolve_alert
 from app.channels.models import Channel, ChannelStatus
 from app.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate
-from app.crypto import CredentialBox
+from app.crypto import CredentialBox, CredentialsUnreadable
 from app.errors import (
     Conflict,
     FieldProblem,
@@ -25,6 +25,19 @@ from app.errors import (
 from app.posts.models import Delivery
 from app.schemas import patch_fields
 from connectors.registry import Platform, get_platform
+
+UNREADABLE = (
+    "the stored credentials cannot be decrypted with the known keys (was the secret key "
+    "lost or replaced?): re-enter the credentials"
+)
+
+
+def open_credentials(channel: Channel, box: CredentialBox) -> dict[str, Any]:
+    """The channel's credentials; Conflict (409) when no known key decrypts them."""
+    try:
+        return box.open(channel.credentials_encrypted)
+    except CredentialsUnreadable:
+        raise Conflict(UNREADABLE, field="credentials") from None
 
 
 def get(session: Session, channel_id: str) -> Channel:
@@ -106,7 +119,12 @@ def update(
             "config",  # type: ignore[dict-item]
         )
     if "credentials" in changes:
-        merged = {**box.open(channel.credentials_encrypted), **changes["credentials"]}  # type: ignore[dict-item]
+        try:
+            stored = box.open(channel.credentials_encrypted)
+        except CredentialsUnreadable:
+            # Repair: the new credentials replace what no key can read (and must be whole).
+            stored = {}
+        merged = {**stored, **changes["credentials"]}  # type: ignore[dict-item]
         channel.credentials_encrypted = box.seal(
             _checked(platform.credentials_model, merged, "credentials")
         )
@@ -146,7 +164,7 @@ def save_channel_credentials(
     channel = session.scalars(
         select(Channel).where(Channel.id == channel_id).with_for_update()
     ).one()
-    channel.credentials_encrypted = box.seal({**box.open(channel.credentials_encrypted), **changed})
+    channel.credentials_encrypted = box.seal({**open_credentials(channel, box), **changed})
     channel.updated_at = now
 
 
@@ -231,14 +249,22 @@ def list_(
     return items, total
 
 
-def to_out(channel: Channel, box: CredentialBox) -> ChannelOut:
+def to_out(channel: Channel, box: CredentialBox, *, listed: bool = False) -> ChannelOut:
+    """The channel as the API shows it. Unreadable credentials: 409, or, in a list
+    (where one broken channel must not hide the others), no credential fields."""
+    try:
+        fields = sorted(box.open(channel.credentials_encrypted))
+    except CredentialsUnreadable:
+        if not listed:
+            raise Conflict(UNREADABLE, field="credentials") from None
+        fields = []
     return ChannelOut(
         id=channel.id,
         name=channel.name,
         platform=channel.platform,
         audience=channel.audience,
         config=channel.config,
-        credential_fields=sorted(box.open(channel.credentials_encrypted)),
+        credential_fields=fields,
         receives_alerts=channel.receives_alerts,
         status=channel.status,
         status_reason=channel.status_reason,

@@ -13,16 +13,15 @@ from app.channels.schemas import (
     ChannelUpdate,
     PlatformName,
 )
-from app.deps import Admin, NowDep, RuntimeDep, SessionDep, Viewer
+from app.deps import ApiAdmin, ApiBriefAdmin, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
-from app.users.auth import BriefAdmin
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_channel(
-    body: ChannelCreate, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: Admin
+    body: ChannelCreate, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: ApiAdmin
 ) -> ChannelOut:
     channel = service.create(session, data=body, box=runtime.box, now=now)
     return service.to_out(channel, runtime.box)
@@ -33,18 +32,20 @@ def list_channels(
     session: SessionDep,
     runtime: RuntimeDep,
     page: PageDep,
-    _: Viewer,
+    _: ApiViewer,
     platform: PlatformName | None = None,
     status: Literal["active", "needs_reconnect", "disabled"] | None = None,
 ) -> Page[ChannelOut]:
     items, total = service.list_(
         session, platform=platform, status=status, limit=page.limit, offset=page.offset
     )
-    return Page(items=[service.to_out(c, runtime.box) for c in items], total=total)
+    return Page(items=[service.to_out(c, runtime.box, listed=True) for c in items], total=total)
 
 
 @router.get("/{channel_id}")
-def get_channel(channel_id: str, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> ChannelOut:
+def get_channel(
+    channel_id: str, session: SessionDep, runtime: RuntimeDep, _: ApiViewer
+) -> ChannelOut:
     return service.to_out(service.get(session, channel_id), runtime.box)
 
 
@@ -55,7 +56,7 @@ def update_channel(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    _: Admin,
+    _: ApiAdmin,
 ) -> ChannelOut:
     channel = service.update(session, channel_id=channel_id, data=body, box=runtime.box, now=now)
     return service.to_out(channel, runtime.box)
@@ -67,7 +68,7 @@ def update_channel(
     responses={200: {"description": "Used by deliveries: disabled instead", "model": ChannelOut}},
 )
 def delete_channel(
-    channel_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: Admin
+    channel_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: ApiAdmin
 ) -> Response:
     disabled = service.delete(session, channel_id=channel_id, now=now)
     if disabled is None:
@@ -79,7 +80,7 @@ def delete_channel(
 @router.post(
     "/{channel_id}/test",
 )
-async def test_channel(channel_id: str, runtime: RuntimeDep, _: BriefAdmin) -> ChannelTestResult:
+async def test_channel(channel_id: str, runtime: RuntimeDep, _: ApiBriefAdmin) -> ChannelTestResult:
     """Check the channel's credentials with the platform, posting nothing.
 
     `ok: false` with the platform's (secret-free) words when the check fails. When the

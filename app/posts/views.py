@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.coverage import service as coverage
 from app.coverage.views import cell_out
-from app.deps import Editor, NowDep, RuntimeDep, SessionDep, Viewer
+from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
 from app.posts import service
 from app.posts.schemas import DeliveryOut, PostCreate, PostOut, PostUpdate, PostWithCoverage
@@ -25,7 +25,7 @@ def create_post(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: Editor,
+    user: ApiEditor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     post = service.create(
@@ -46,7 +46,7 @@ def create_post(
 def calendar(
     session: SessionDep,
     page: PageDep,
-    _: Viewer,
+    _: ApiViewer,
     from_: Annotated[UTCTime | None, Query(alias="from")] = None,
     to: UTCTime | None = None,
     objective_id: str | None = None,
@@ -67,7 +67,7 @@ def calendar(
 
 
 @router.get("/posts/{post_id}")
-def get_post(post_id: str, session: SessionDep, _: Viewer) -> PostOut:
+def get_post(post_id: str, session: SessionDep, _: ApiViewer) -> PostOut:
     return service.get(session, post_id)
 
 
@@ -78,7 +78,7 @@ def update_post(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: Editor,
+    user: ApiEditor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     before = service.get(session, post_id)
@@ -98,7 +98,7 @@ def update_post(
 
 @router.delete("/posts/{post_id}")
 def cancel_post(
-    post_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, user: Editor
+    post_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, user: ApiEditor
 ) -> PostWithCoverage:
     before = service.get(session, post_id)
     service.cancel(session, post_id=post_id, user=user, now=now)
@@ -130,7 +130,7 @@ def retry_delivery(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    _: Editor,
+    _: ApiEditor,
     after: BackgroundTasks,
 ) -> DeliveryOut:
     delivery = service.retry_delivery(session, delivery_id=delivery_id, now=now)

@@ -26,9 +26,10 @@ import httpx
 from sqlalchemy.orm import Session
 
 from app.alerts.announce import announce
-from app.channels.service import save_channel_credentials
+from app.channels.service import UNREADABLE, save_channel_credentials
 from app.coverage.service import check as coverage_check
 from app.coverage.service import objectives_of_posts
+from app.crypto import CredentialsUnreadable
 from app.db import transaction
 from app.metrics import CLAIMS, LAG_SECONDS, OUTCOMES, PUBLISH_SECONDS
 from app.publishing.claims import Job, claim_due, next_due_at, renew_leases
@@ -36,7 +37,7 @@ from app.publishing.outcomes import PUBLISHED, Outcome, record_outcomes
 from app.publishing.recovery import recover_expired_leases
 from app.publishing.retry import backoff
 from app.runtime import Runtime
-from connectors.base import Ambiguous, PublishError, PublishRequest, RateLimited
+from connectors.base import Ambiguous, AuthExpired, PublishError, PublishRequest, RateLimited
 from connectors.registry import get_platform
 from connectors.transport import make_client
 
@@ -308,6 +309,9 @@ class Dispatcher:
             outcome = {"kind": exc.kind, "message": exc.message, "retry_at": exc.retry_at}
         except PublishError as exc:
             outcome = {"kind": exc.kind, "message": exc.message}
+        except CredentialsUnreadable:
+            # Nothing went out. Like refused credentials: re-entering them reconnects.
+            outcome = {"kind": AuthExpired.kind, "message": UNREADABLE}
         except TimeoutError:
             outcome = {
                 "kind": Ambiguous.kind,

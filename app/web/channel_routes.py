@@ -19,12 +19,12 @@ from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import FieldProblem, InvalidInput, NotFound, problems_from_pydantic
 from app.users.models import User
 from app.web.channel_forms import fields, shown_value, values_from
-from app.web.pages import (
-    Admin,
-    BriefAdmin,
+from app.web.infrastructure import (
     FormDep,
+    PageAdmin,
+    PageBriefAdmin,
     PageError,
-    Viewer,
+    PageViewer,
     csrf_protect,
     field_errors,
     redirect,
@@ -60,14 +60,14 @@ def _channel(session: SessionDep, channel_id: str) -> Channel:
 
 
 @router.get("/channels")
-def channels_page(request: Request, session: SessionDep, user: Viewer) -> Response:
+def channels_page(request: Request, session: SessionDep, user: PageViewer) -> Response:
     found, _ = channels.list_(session, platform=None, status=None, limit=1000, offset=0)
     box = runtime_of(request).box
     return render(
         request,
         "channels.html",
         {
-            "channels": [channels.to_out(c, box) for c in found],
+            "channels": [channels.to_out(c, box, listed=True) for c in found],
             "platforms": PLATFORMS,
         },
         user=user,
@@ -77,7 +77,7 @@ def channels_page(request: Request, session: SessionDep, user: Viewer) -> Respon
 
 @router.get("/channels/new")
 def new_channel(
-    request: Request, session: SessionDep, user: Admin, platform: str = "webhook"
+    request: Request, session: SessionDep, user: PageAdmin, platform: str = "webhook"
 ) -> Response:
     if platform not in PLATFORMS:
         platform = "webhook"
@@ -99,7 +99,7 @@ def new_channel(
 
 @router.post("/channels/new")
 def create_channel(
-    request: Request, session: SessionDep, now: NowDep, user: Admin, form: FormDep
+    request: Request, session: SessionDep, now: NowDep, user: PageAdmin, form: FormDep
 ) -> Response:
     platform_name = _text(form, "platform")
     if platform_name not in PLATFORMS:
@@ -164,7 +164,8 @@ def _channel_page(
         request,
         "channel.html",
         {
-            "channel": channels.to_out(channel, box),
+            # listed: a channel whose credentials no key reads still opens, to re-enter them.
+            "channel": channels.to_out(channel, box, listed=True),
             "errors": errors or {},
             "tested": tested,
             "can_test": platform.connector is not None,
@@ -178,13 +179,20 @@ def _channel_page(
 
 
 @router.get("/channels/{channel_id}")
-def channel_page(channel_id: str, request: Request, session: SessionDep, user: Viewer) -> Response:
+def channel_page(
+    channel_id: str, request: Request, session: SessionDep, user: PageViewer
+) -> Response:
     return _channel_page(request, session, user, _channel(session, channel_id))
 
 
 @router.post("/channels/{channel_id}")
 def update_channel(
-    channel_id: str, request: Request, session: SessionDep, now: NowDep, user: Admin, form: FormDep
+    channel_id: str,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    user: PageAdmin,
+    form: FormDep,
 ) -> Response:
     channel = _channel(session, channel_id)
     specs = _specs(channel.platform)
@@ -220,7 +228,12 @@ def update_channel(
 
 @router.post("/channels/{channel_id}/status")
 def set_status(
-    channel_id: str, request: Request, session: SessionDep, now: NowDep, user: Admin, form: FormDep
+    channel_id: str,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    user: PageAdmin,
+    form: FormDep,
 ) -> Response:
     _channel(session, channel_id)
     wanted = "disabled" if _text(form, "status") == "disabled" else "active"
@@ -238,7 +251,12 @@ def set_status(
 
 @router.post("/channels/{channel_id}/alerts")
 def set_alerts(
-    channel_id: str, request: Request, session: SessionDep, now: NowDep, user: Admin, form: FormDep
+    channel_id: str,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    user: PageAdmin,
+    form: FormDep,
 ) -> Response:
     channel = _channel(session, channel_id)
     try:
@@ -266,7 +284,7 @@ def _render_tested(
 
 
 @router.post("/channels/{channel_id}/test")
-async def test_channel(channel_id: str, request: Request, user: BriefAdmin) -> Response:
+async def test_channel(channel_id: str, request: Request, user: PageBriefAdmin) -> Response:
     """The channel API's own check (no transaction open while the platform answers)."""
     try:
         tested = await check_channel(runtime_of(request), channel_id=channel_id)

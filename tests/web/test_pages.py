@@ -386,7 +386,7 @@ def test_cli_sets_a_password(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) 
 
     settings = runtime.settings
     monkeypatch.setenv("CADENCE_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("CADENCE_SECRET_KEY", "test-secret-key")
+    monkeypatch.setenv("CADENCE_SECRET_KEY", "test-secret-key-of-at-least-32-bytes")
     get_settings.cache_clear()
     try:
         runner = CliRunner()
