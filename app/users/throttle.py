@@ -28,14 +28,6 @@ MAX_DELAY = timedelta(minutes=15)
 FORGET_AFTER = timedelta(hours=24)
 
 
-class Throttled(Exception):
-    def __init__(self, until: datetime, now: datetime) -> None:
-        super().__init__(f"throttled until {until.isoformat()}")
-        self.until = until
-        # Whole seconds, rounded up: what Retry-After carries.
-        self.retry_after = max(1, int(-(-(until - now).total_seconds() // 1)))
-
-
 def delay_after(failures: int) -> timedelta:
     if failures < FREE_FAILURES:
         return timedelta(0)
@@ -52,11 +44,11 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def count_attempt(session: Session, *, email: str, address: str, now: datetime) -> int:
-    """Count one login attempt, or raise Throttled if the pair must wait.
+def count_attempt(session: Session, *, email: str, address: str, now: datetime) -> int | None:
+    """Count one login attempt; when it must wait, the seconds to wait (Retry-After).
 
-    Returns the pair's count so far. Call before checking the password, in the
-    transaction that ends the attempt; `succeeded` undoes the count.
+    None: go on and check the password. Call before checking it, in the transaction
+    that ends the attempt (committed either way); `succeeded` forgets the count.
     """
     key_email, key_address = _key(email, address)
     session.execute(
@@ -80,8 +72,8 @@ def count_attempt(session: Session, *, email: str, address: str, now: datetime) 
         .returning(LoginAttempt.failures)
     ).scalar_one()
     if failures >= FREE_FAILURES and now < until:
-        raise Throttled(now + delay_after(counted), now)
-    return counted
+        return max(1, int(delay_after(counted).total_seconds()))
+    return None
 
 
 def succeeded(session: Session, *, email: str, address: str, now: datetime) -> None:

@@ -68,13 +68,12 @@ def login(request: Request, session: SessionDep, now: NowDep, form: FormDep) -> 
     # uvicorn's proxy-headers middleware has put X-Forwarded-For's address here.
     address = request.client.host if request.client else "unknown"
     context = {"next": target, "email": email}
-    try:
-        # Counted before the password is checked, so concurrent guesses all count.
-        throttle.count_attempt(session, email=email, address=address, now=now)
-    except throttle.Throttled as exc:
-        error = f"Too many failed attempts. Try again in {_wait_words(exc.retry_after)}."
+    # Counted before the password is checked, so concurrent guesses all count.
+    wait = throttle.count_attempt(session, email=email, address=address, now=now)
+    if wait is not None:
+        error = f"Too many failed attempts. Try again in {_wait_words(wait)}."
         refused = render(request, "login.html", {**context, "error": error}, status=429)
-        refused.headers["Retry-After"] = str(exc.retry_after)
+        refused.headers["Retry-After"] = str(wait)
         return refused
     user = authenticate(session, email=email, password=form_text(form, "password"))
     if user is None:
