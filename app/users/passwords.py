@@ -46,7 +46,8 @@ def check_strength(
     elif not password.strip():
         problems.append("a password cannot be only spaces")
     else:
-        words = [part for text in user_inputs for part in text.replace("@", " ").split()]
+        # The whole e-mail and its parts ("ann", "example.org").
+        words = [w for text in user_inputs for w in (text, *text.replace("@", " ").split())]
         judged = zxcvbn(password[:_JUDGED_PREFIX], user_inputs=words)
         if judged["score"] < MIN_SCORE:
             advice = [judged["feedback"]["warning"], *judged["feedback"]["suggestions"]]
