@@ -123,9 +123,9 @@ def worker(metrics_port: int | None, accept_unreadable_credentials: bool) -> Non
     runtime = _runtime(settings)
     _refuse_unreadable_credentials(runtime, accept_unreadable_credentials)
     if metrics_port is not None:
-        from prometheus_client import start_http_server
+        from app.metrics import serve_metrics
 
-        start_http_server(metrics_port, addr=settings.host)
+        serve_metrics(metrics_port, addr=settings.host, token=settings.metrics_token)
 
     async def run() -> None:
         scheduler = Scheduler(runtime)

@@ -227,3 +227,21 @@ def test_metrics_need_the_token_when_one_is_set(settings: Settings) -> None:
             assert ok.status_code == 200 and "cadence_deliveries" in ok.text
     finally:
         guarded.close()
+
+
+def test_the_workers_metrics_port_needs_the_token_too() -> None:
+    import socket
+
+    import httpx
+
+    from app.metrics import serve_metrics
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    serve_metrics(port, addr="127.0.0.1", token="scrape-me-please")
+    url = f"http://127.0.0.1:{port}/"
+    assert httpx.get(url, timeout=30).status_code == 401
+    assert httpx.get(url, headers={"Authorization": "Bearer nope"}, timeout=30).status_code == 401
+    ok = httpx.get(url, headers={"Authorization": "Bearer scrape-me-please"}, timeout=30)
+    assert ok.status_code == 200 and "cadence_publish_duration_seconds" in ok.text
