@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound, invalid
@@ -73,7 +73,7 @@ def create_token_row(
     return row, token
 
 
-def _usable(now: datetime):  # type: ignore[no-untyped-def]
+def _usable(now: datetime) -> tuple[ColumnElement[bool], ...]:
     """Tokens that open the API: not revoked, not expired, of an active person."""
     return (
         ApiToken.revoked_at.is_(None),

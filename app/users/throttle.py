@@ -15,6 +15,7 @@ concurrent guesses, from one or several `cadence serve` processes, are each coun
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,7 +41,8 @@ def _key(email: str, address: str) -> tuple[str, str]:
     return email.strip().lower()[:320], address[:64]
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
+def _insert(session: Session) -> Any:
+    """INSERT with ON CONFLICT, which both backends have but SQLAlchemy spells per dialect."""
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
