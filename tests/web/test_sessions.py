@@ -169,3 +169,15 @@ def test_concurrent_guesses_are_all_counted(runtime: Runtime) -> None:
 def test_the_delay_doubles_and_is_capped() -> None:
     delays = [throttle.delay_after(n).total_seconds() for n in range(4, 17)]
     assert delays == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
+
+
+def test_the_cookie_is_rewritten_at_most_once_a_minute(
+    client: TestClient, runtime: Runtime, clock: FrozenClock
+) -> None:
+    make_user(runtime, "ann@example.org", Role.viewer)
+    assert login(client, "ann@example.org").status_code == 303
+    clock.advance(seconds=30)
+    assert "set-cookie" not in client.get("/calendar").headers
+    clock.advance(seconds=30)
+    assert "cadence_session=" in client.get("/calendar").headers["set-cookie"]
+    assert "set-cookie" not in client.get("/coverage").headers
