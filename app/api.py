@@ -11,7 +11,19 @@ from app.media.views import router as media
 from app.objectives.views import router as objectives
 from app.posts.views import router as posts
 from app.reports.views import router as reports
+from app.users.views import tokens, users
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(no_nul_in_url)])
-for feature in (objectives, channels, posts, alerts, coverage, media, reports, platforms):
+for feature in (
+    objectives,
+    channels,
+    posts,
+    alerts,
+    coverage,
+    media,
+    reports,
+    platforms,
+    tokens,
+    users,
+):
     router.include_router(feature)

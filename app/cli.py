@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from app.config import Settings, get_settings, write_key_file
+from app.keys import KeyProblem, check_credentials_readable, check_secret_key
 from app.runtime import Runtime
+from app.users.roles import ROLE_NAMES
 
 
 def _settings() -> Settings:
@@ -16,16 +18,42 @@ def _settings() -> Settings:
     from pydantic import ValidationError
 
     try:
-        return get_settings()
+        settings = get_settings()
+        check_secret_key(settings)
     except ValidationError as exc:
         lines = [
             f"CADENCE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
         ]
         raise click.ClickException("invalid settings:\n  " + "\n  ".join(lines)) from None
+    except KeyProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    return settings
 
 
-def _runtime() -> Runtime:
-    return Runtime.build(_settings())
+def _runtime(settings: Settings | None = None) -> Runtime:
+    try:
+        return Runtime.build(settings or _settings())
+    except KeyProblem as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _refuse_unreadable_credentials(runtime: Runtime, accepted: bool) -> None:
+    """Stop here when the keys do not read the stored credentials (lost or replaced key)."""
+    try:
+        check_credentials_readable(runtime)
+    except KeyProblem as exc:
+        if not accepted:
+            runtime.close()
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"warning: {exc}", err=True)
+
+
+_ACCEPT_UNREADABLE = click.option(
+    "--accept-unreadable-credentials",
+    is_flag=True,
+    help="Start even when some channels' credentials cannot be decrypted "
+    "(their API answers 409 until new credentials are entered).",
+)
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -53,7 +81,10 @@ def migrate() -> None:
 @click.option("--host", default=None, help="Address to listen on (CADENCE_HOST).")
 @click.option("--port", type=int, default=None, help="Port (CADENCE_PORT).")
 @click.option("--no-scheduler", is_flag=True, help="Serve the API and pages only; workers publish.")
-def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
+@_ACCEPT_UNREADABLE
+def serve(
+    host: str | None, port: int | None, no_scheduler: bool, accept_unreadable_credentials: bool
+) -> None:
     """Apply migrations, then serve the API and web pages (with the scheduler unless told not to)."""
     import uvicorn
 
@@ -62,8 +93,9 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
 
     settings = _settings()
     _configure_logging(settings)
-    runtime = Runtime.build(settings)
+    runtime = _runtime(settings)
     upgrade(runtime.engine)
+    _refuse_unreadable_credentials(runtime, accept_unreadable_credentials)
     app = create_app(runtime, scheduler=not no_scheduler)
     uvicorn.run(
         app,
@@ -71,12 +103,15 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
         port=port or settings.port,
         log_level=settings.log_level.lower(),
         log_config=None,
+        # create_app reads X-Forwarded-* itself, from CADENCE_FORWARDED_ALLOW_IPS only.
+        proxy_headers=False,
     )
 
 
 @main.command()
 @click.option("--metrics-port", type=int, default=None, help="Serve /metrics on this port.")
-def worker(metrics_port: int | None) -> None:
+@_ACCEPT_UNREADABLE
+def worker(metrics_port: int | None, accept_unreadable_credentials: bool) -> None:
     """Run the scheduler alone: claim and publish due deliveries until SIGTERM or SIGINT."""
     import asyncio
     import logging
@@ -86,11 +121,12 @@ def worker(metrics_port: int | None) -> None:
 
     settings = _settings()
     _configure_logging(settings)
-    runtime = Runtime.build(settings)
+    runtime = _runtime(settings)
+    _refuse_unreadable_credentials(runtime, accept_unreadable_credentials)
     if metrics_port is not None:
-        from prometheus_client import start_http_server
+        from app.metrics import serve_metrics
 
-        start_http_server(metrics_port, addr=settings.host)
+        serve_metrics(metrics_port, addr=settings.host, token=settings.metrics_token)
 
     async def run() -> None:
         scheduler = Scheduler(runtime)
@@ -125,21 +161,85 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--email", required=True, help="The user's e-mail; the user is created if needed.")
-@click.option("--role", type=click.Choice(["admin", "editor", "viewer"]), required=True)
+@click.option("--role", type=click.Choice(ROLE_NAMES), required=True)
 @click.option("--name", default="", help="A label for the token.")
-def token_create(email: str, role: str, name: str) -> None:
+@click.option(
+    "--expires-in-days", type=click.IntRange(min=1), default=None, help="Expire it after N days."
+)
+def token_create(email: str, role: str, name: str, expires_in_days: int | None) -> None:
     """Create a token for a user and print it (last line). It is shown only once."""
+    from datetime import timedelta
+
     from app.db import transaction
     from app.users.models import Role
     from app.users.service import create_token, get_or_create_user
 
     runtime = _runtime()
     now = runtime.clock.now()
+    expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
     with transaction(runtime.sessions) as session:
         user = get_or_create_user(session, email=email, role=Role(role), now=now)
-        secret = create_token(session, user=user, now=now, name=name)
+        secret = create_token(session, user=user, now=now, name=name, expires_at=expires_at)
     click.echo(f"token for {user.email} ({role}); store it now, it is not shown again:", err=True)
     click.echo(secret)
+
+
+def _when(value: object) -> str:
+    from datetime import datetime
+
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else "-"
+
+
+@token.command("list")
+@click.option("--email", default=None, help="Only this user's tokens.")
+def token_list(email: str | None) -> None:
+    """List the tokens not revoked: id, name, owner, role, created, expires, last used."""
+    from sqlalchemy import select
+
+    from app.users.models import ApiToken, User
+
+    runtime = _runtime()
+    query = (
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.revoked_at.is_(None))
+        .order_by(User.email, ApiToken.created_at)
+    )
+    if email:
+        query = query.where(User.email == email.strip().lower())
+    with runtime.sessions() as session:
+        rows = session.execute(query).all()
+    click.echo("ID\tNAME\tUSER\tROLE\tCREATED\tEXPIRES\tLAST USED")
+    for api_token, user in rows:
+        click.echo(
+            "\t".join(
+                [
+                    api_token.id,
+                    api_token.name or "-",
+                    user.email + ("" if user.active else " (disabled)"),
+                    user.role,
+                    _when(api_token.created_at),
+                    _when(api_token.expires_at),
+                    _when(api_token.last_used_at),
+                ]
+            )
+        )
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token by its ID (from `cadence token list`); it stops working at once."""
+    from app.db import transaction
+    from app.users.models import ApiToken
+
+    runtime = _runtime()
+    with transaction(runtime.sessions) as session:
+        found = session.get(ApiToken, token_id)
+        if found is None or found.revoked_at is not None:
+            raise click.ClickException(f"there is no token {token_id} (or it is revoked already)")
+        found.revoked_at = runtime.clock.now()
+    click.echo(f"token {token_id} revoked")
 
 
 @main.group()
@@ -151,7 +251,7 @@ def user() -> None:
 @click.option("--email", required=True, help="The user's e-mail.")
 @click.option(
     "--role",
-    type=click.Choice(["admin", "editor", "viewer"]),
+    type=click.Choice(ROLE_NAMES),
     default=None,
     help="Create the user with this role if needed, or change an existing user's role.",
 )
@@ -171,7 +271,7 @@ def user_set_password(email: str, role: str | None, password_stdin: bool) -> Non
     else:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
-        check_strength(password)
+        check_strength(password, user_inputs=(email,))
     except InvalidInput as exc:
         raise click.ClickException(exc.problems[0].msg) from None
     runtime = _runtime()
@@ -180,7 +280,7 @@ def user_set_password(email: str, role: str | None, password_stdin: bool) -> Non
         found = session.scalar(select(User).where(User.email == email.strip().lower()))
         if found is None and role is None:
             raise click.ClickException(
-                f"there is no user {email}; give --role admin|editor|viewer to create one"
+                f"there is no user {email}; give --role {'|'.join(ROLE_NAMES)} to create one"
             )
         if role is not None:
             found = get_or_create_user(session, email=email, role=Role(role), now=now)
@@ -220,10 +320,10 @@ def rotate_key() -> None:
     from app.db import transaction
 
     settings = _settings()
+    runtime = _runtime(settings)  # makes the first key file when there is none yet
     old_keys = settings.secret_keys()
     new_key = secrets.token_urlsafe(32)
     box = CredentialBox([new_key, *old_keys])
-    runtime = Runtime.build(settings)
     with transaction(runtime.sessions) as session:
         channels = session.scalars(select(Channel).with_for_update()).all()
         for channel in channels:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
-import secrets
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./cadence.db"
     timezone: str = "UTC"
     media_dir: Path = Path("./media")
-    # When unset, a key is generated into key_file (mode 0600) on first use.
+    # When unset, a key is generated into key_file (mode 0600) on first use, unless
+    # channels already hold credentials encrypted with a key (see app.keys).
     secret_key: str | None = None
     key_file: Path = Path("./cadence.key")
     retired_secret_keys: str = ""
@@ -50,6 +51,13 @@ class Settings(BaseSettings):
     # Outbound connections: host names and CIDR ranges allowed although not public
     # (comma-separated), e.g. "10.0.0.5,mattermost.corp.example,192.168.10.0/24".
     outbound_allow: str = ""
+    # Sessions, proxies, metrics
+    session_idle_minutes: int = Field(default=720, ge=1)
+    # Addresses (IPs or CIDR networks, comma-separated) whose X-Forwarded-For and
+    # X-Forwarded-Proto headers are believed: the reverse proxy's.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    # When set, GET /metrics needs "Authorization: Bearer <this>".
+    metrics_token: str | None = None
 
     # Coverage
     coverage_lookahead_days: int = Field(default=7, ge=0, le=366)
@@ -74,6 +82,25 @@ class Settings(BaseSettings):
         """Where the service may connect: public addresses and the allow list."""
         return OutboundPolicy(parse_allow_list(self.outbound_allow))
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if item and item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is neither an IP address nor a network") from None
+        return value
+
+    @property
+    def forwarded_allow_list(self) -> list[str]:
+        return [part.strip() for part in self.forwarded_allow_ips.split(",") if part.strip()]
+
+    @property
+    def session_idle(self) -> timedelta:
+        return timedelta(minutes=self.session_idle_minutes)
+
     @property
     def max_lateness(self) -> timedelta:
         return timedelta(seconds=self.max_lateness_seconds)
@@ -85,17 +112,17 @@ class Settings(BaseSettings):
     def secret_keys(self) -> list[str]:
         """Current key first, then retired ones still accepted for decryption.
 
-        From CADENCE_SECRET_KEY when set (retired keys in CADENCE_RETIRED_SECRET_KEYS,
-        comma-separated), else from the key file, which is created on first use.
+        From CADENCE_SECRET_KEY when set, else from the key file (older keys on later
+        lines); retired keys in CADENCE_RETIRED_SECRET_KEYS (comma-separated) follow
+        either way. Empty when neither is there: app.keys decides whether to make one.
         """
+        retired = [k.strip() for k in self.retired_secret_keys.split(",") if k.strip()]
         if self.secret_key:
-            return [self.secret_key, *[k for k in self.retired_secret_keys.split(",") if k]]
+            return [self.secret_key, *retired]
         if self.key_file.exists():
             keys = [line.strip() for line in self.key_file.read_text().splitlines()]
-            return [k for k in keys if k]
-        key = secrets.token_urlsafe(32)
-        write_key_file(self.key_file, key)
-        return [key]
+            return [*(k for k in keys if k), *retired]
+        return []
 
 
 def write_key_file(path: Path, key: str, *, previous: list[str] | None = None) -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app.db import transaction
 from app.runtime import Runtime
 from app.users.models import Role, User
+from app.users.roles import has_role, refusal
 from app.users.service import user_for_token
 
 
@@ -64,13 +66,10 @@ def get_now(runtime: RuntimeDep) -> datetime:
 NowDep = Annotated[datetime, Depends(get_now)]
 
 _bearer = HTTPBearer(auto_error=False)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_current_user(
-    session: SessionDep,
-    now: NowDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
+def get_current_user(session: SessionDep, now: NowDep, credentials: BearerDep) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -89,22 +88,42 @@ def get_current_user(
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
-_RANK = {Role.viewer: 0, Role.editor: 1, Role.admin: 2}
+
+def _checked(user: User, role: Role) -> User:
+    if not has_role(user, role):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, refusal(user, role))
+    return user
 
 
-def require(role: Role):  # type: ignore[no-untyped-def]
-    """A dependency that lets through users with `role` or a higher one."""
+def api_role(role: Role) -> Any:
+    """A dependency that lets through bearer-token users with `role` or a higher one."""
 
     def check(user: CurrentUser) -> User:
-        if _RANK[Role(user.role)] < _RANK[role]:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"this needs the {role.value} role; you are {user.role}"
-            )
-        return user
+        return _checked(user, role)
 
     return Depends(check)
 
 
-Viewer = Annotated[User, require(Role.viewer)]
-Editor = Annotated[User, require(Role.editor)]
-Admin = Annotated[User, require(Role.admin)]
+def api_role_briefly(role: Role) -> Any:
+    """Like `api_role`, checked in a transaction of its own, closed before the endpoint runs.
+
+    The request's session keeps its transaction open until the endpoint returns (and,
+    on SQLite, holds the write lock from the first query). Endpoints that wait on
+    something slow (an upload streaming in, a platform being asked) use this instead.
+    """
+
+    def check(runtime: RuntimeDep, credentials: BearerDep) -> User:
+        with transaction(runtime.sessions) as session:
+            user = get_current_user(session, runtime.clock.now(), credentials)
+        return _checked(user, role)
+
+    return Depends(check)
+
+
+# Bearer-token API routes. (The web pages' cookie variants are PageViewer & co. in
+# app.web.infrastructure; both read the one role table in app.users.roles.)
+ApiViewer = Annotated[User, api_role(Role.viewer)]
+ApiEditor = Annotated[User, api_role(Role.editor)]
+ApiAdmin = Annotated[User, api_role(Role.admin)]
+ApiBriefEditor = Annotated[User, api_role_briefly(Role.editor)]
+ApiBriefAdmin = Annotated[User, api_role_briefly(Role.admin)]

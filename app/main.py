@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import router as api_router
 from app.config import get_settings
@@ -105,15 +106,21 @@ def create_app(runtime: Runtime | None = None, *, scheduler: bool = False) -> Fa
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
+    settings = runtime.settings
+
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST
 
-        from app.metrics import render
+        from app.metrics import render, scrape_allowed
 
+        if not scrape_allowed(settings.metrics_token, request.headers.get("authorization")):
+            return JSONResponse(
+                {"detail": "metrics need 'Authorization: Bearer <CADENCE_METRICS_TOKEN>'"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return Response(render(runtime), media_type=CONTENT_TYPE_LATEST)
-
-    settings = runtime.settings
 
     def limit_for(path: str) -> int:
         return (
@@ -123,4 +130,7 @@ def create_app(runtime: Runtime | None = None, *, scheduler: bool = False) -> Fa
         )
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    # The client's address and scheme from X-Forwarded-For/-Proto, believed only from
+    # CADENCE_FORWARDED_ALLOW_IPS (the proxy); `cadence serve` turns uvicorn's own off.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_list)
     return app

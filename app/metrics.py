@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hmac
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -62,3 +64,42 @@ def render(runtime: Runtime) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(runtime))
     return generate_latest(REGISTRY) + generate_latest(registry)
+
+
+def scrape_allowed(token: str | None, authorization: str | None) -> bool:
+    """Without CADENCE_METRICS_TOKEN anyone may scrape; with it, only "Bearer <token>"."""
+    if not token:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
+
+
+def serve_metrics(port: int, *, addr: str, token: str | None) -> None:
+    """This process's metrics on http://addr:port/ (the worker's), behind the same token
+    as the API's /metrics, from a daemon thread."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
+
+    metrics_app = make_wsgi_app()
+
+    def guarded(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if not scrape_allowed(token, environ.get("HTTP_AUTHORIZATION")):
+            start_response(
+                "401 Unauthorized",
+                [("WWW-Authenticate", "Bearer"), ("Content-Type", "text/plain")],
+            )
+            return [b"metrics need 'Authorization: Bearer <CADENCE_METRICS_TOKEN>'\n"]
+        answer: Iterable[bytes] = metrics_app(environ, start_response)
+        return answer
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # scrapes are not news
+            pass
+
+    server = make_server(addr, port, guarded, ThreadingWSGIServer, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()

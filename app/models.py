@@ -6,7 +6,7 @@ from app.db import Base
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
-from app.users.models import ApiToken, User
+from app.users.models import ApiToken, LoginAttempt, User
 
 __all__ = [
     "Alert",
@@ -15,6 +15,7 @@ __all__ = [
     "Channel",
     "Delivery",
     "DeliveryAttempt",
+    "LoginAttempt",
     "Media",
     "Objective",
     "Post",

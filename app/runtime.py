@@ -17,6 +17,7 @@ from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.crypto import CredentialBox
 from app.db import make_engine, make_session_factory
+from app.keys import load_keys
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Runtime:
             engine=engine,
             sessions=make_session_factory(engine),
             clock=clock or SystemClock(),
-            box=CredentialBox(settings.secret_keys()),
+            box=CredentialBox(load_keys(settings, engine)),
         )
 
     def close(self) -> None:

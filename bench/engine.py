@@ -19,7 +19,7 @@ from app.users.models import User
 from bench.common import percentile, sink_reset, sink_stats
 from tests.fakes.processes import start_worker
 
-SECRET = "bench-secret-key"
+SECRET = "bench-secret-key-of-at-least-32-bytes"
 
 
 def fresh_database(url: str) -> None:

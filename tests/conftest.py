@@ -79,6 +79,7 @@ CLEAR_ORDER = (
     "channels",
     "objectives",
     "api_tokens",
+    "login_attempts",
     "users",
 )
 

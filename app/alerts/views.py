@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from app.alerts import service
 from app.alerts.models import AlertKind, AlertStatus
 from app.alerts.schemas import AlertOut
-from app.deps import Editor, NowDep, SessionDep, Viewer
+from app.deps import ApiEditor, ApiViewer, NowDep, SessionDep
 from app.pagination import Page, PageDep
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 def list_alerts(
     session: SessionDep,
     page: PageDep,
-    _: Viewer,
+    _: ApiViewer,
     status: AlertStatus | None = None,
     kind: AlertKind | None = None,
 ) -> Page[AlertOut]:
@@ -26,7 +26,7 @@ def list_alerts(
 
 
 @router.post("/{alert_id}/acknowledge")
-def acknowledge_alert(alert_id: str, session: SessionDep, now: NowDep, user: Editor) -> AlertOut:
+def acknowledge_alert(alert_id: str, session: SessionDep, now: NowDep, user: ApiEditor) -> AlertOut:
     return AlertOut.model_validate(
         service.acknowledge(session, alert_id=alert_id, user=user, now=now)
     )

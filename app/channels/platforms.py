@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.deps import Viewer
+from app.deps import ApiViewer
 from app.schemas import Output
 from connectors.base import Audience
 from connectors.registry import PLATFORMS, Platform
@@ -64,6 +64,6 @@ def to_out(platform: Platform) -> PlatformOut:
 
 
 @router.get("")
-def list_platforms(_: Viewer) -> list[PlatformOut]:
+def list_platforms(_: ApiViewer) -> list[PlatformOut]:
     """Every platform Cadence can publish to, in the order people pick from."""
     return [to_out(p) for p in PLATFORMS.values()]

@@ -29,6 +29,19 @@ from connectors.base import destination_fields
 from connectors.outbound import OutboundPolicy
 from connectors.registry import Platform, get_platform
 
+UNREADABLE = (
+    "the stored credentials cannot be decrypted with the known keys (was the secret key "
+    "lost or replaced?): re-enter the credentials"
+)
+
+
+def open_credentials(channel: Channel, box: CredentialBox) -> dict[str, Any]:
+    """The channel's credentials; Conflict (409) when no known key decrypts them."""
+    try:
+        return box.open(channel.credentials_encrypted)
+    except CredentialsUnreadable:
+        raise Conflict(UNREADABLE, field="credentials") from None
+
 
 def get(session: Session, channel_id: str) -> Channel:
     channel = session.get(Channel, channel_id)
@@ -237,7 +250,7 @@ def save_channel_credentials(
     channel = session.scalars(
         select(Channel).where(Channel.id == channel_id).with_for_update()
     ).one()
-    channel.credentials_encrypted = box.seal({**box.open(channel.credentials_encrypted), **changed})
+    channel.credentials_encrypted = box.seal({**open_credentials(channel, box), **changed})
     channel.updated_at = now
 
 
@@ -341,9 +354,15 @@ def shown_config(config: dict[str, Any], *, reveal: bool) -> dict[str, Any]:
     return {k: masked_url(v) if isinstance(v, str) and "://" in v else v for k, v in config.items()}
 
 
-def to_out(channel: Channel, box: CredentialBox, *, reveal: bool = False) -> ChannelOut:
-    """`reveal`: show URL settings whole (to admins); others see scheme and host only."""
+def to_out(
+    channel: Channel, box: CredentialBox, *, reveal: bool = False, listed: bool = False
+) -> ChannelOut:
+    """The channel as the API shows it. `reveal`: URL settings whole (to admins); others
+    see scheme and host only. Unreadable credentials: 409, or, in a list (where one
+    broken channel must not hide the others), no credential fields."""
     stored = _open_credentials(box, channel)
+    if stored is None and not listed:
+        raise Conflict(UNREADABLE, field="credentials")
     return ChannelOut(
         id=channel.id,
         name=channel.name,

@@ -13,9 +13,8 @@ from app.channels.schemas import (
     ChannelUpdate,
     PlatformName,
 )
-from app.deps import Admin, NowDep, RuntimeDep, SessionDep, Viewer
+from app.deps import ApiAdmin, ApiBriefAdmin, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
-from app.users.auth import BriefAdmin
 from app.users.models import Role, User
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -23,7 +22,7 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_channel(
-    body: ChannelCreate, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: Admin
+    body: ChannelCreate, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: ApiAdmin
 ) -> ChannelOut:
     channel = service.create(
         session,
@@ -40,7 +39,7 @@ def list_channels(
     session: SessionDep,
     runtime: RuntimeDep,
     page: PageDep,
-    user: Viewer,
+    user: ApiViewer,
     platform: PlatformName | None = None,
     status: Literal["active", "needs_reconnect", "disabled"] | None = None,
 ) -> Page[ChannelOut]:
@@ -48,12 +47,15 @@ def list_channels(
         session, platform=platform, status=status, limit=page.limit, offset=page.offset
     )
     reveal = _is_admin(user)
-    return Page(items=[service.to_out(c, runtime.box, reveal=reveal) for c in items], total=total)
+    return Page(
+        items=[service.to_out(c, runtime.box, reveal=reveal, listed=True) for c in items],
+        total=total,
+    )
 
 
 @router.get("/{channel_id}")
 def get_channel(
-    channel_id: str, session: SessionDep, runtime: RuntimeDep, user: Viewer
+    channel_id: str, session: SessionDep, runtime: RuntimeDep, user: ApiViewer
 ) -> ChannelOut:
     """URL settings (which may carry a token) are shown whole to admins only; others see
     the scheme and host (`https://hooks.example.org/…`)."""
@@ -71,7 +73,7 @@ def update_channel(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    _: Admin,
+    _: ApiAdmin,
 ) -> ChannelOut:
     channel = service.update(
         session,
@@ -90,7 +92,7 @@ def update_channel(
     responses={200: {"description": "Used by deliveries: disabled instead", "model": ChannelOut}},
 )
 def delete_channel(
-    channel_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: Admin
+    channel_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: ApiAdmin
 ) -> Response:
     disabled = service.delete(session, channel_id=channel_id, now=now)
     if disabled is None:
@@ -102,7 +104,7 @@ def delete_channel(
 @router.post(
     "/{channel_id}/test",
 )
-async def test_channel(channel_id: str, runtime: RuntimeDep, _: BriefAdmin) -> ChannelTestResult:
+async def test_channel(channel_id: str, runtime: RuntimeDep, _: ApiBriefAdmin) -> ChannelTestResult:
     """Check the channel's credentials with the platform, posting nothing.
 
     `ok: false` with the platform's (secret-free) words when the check fails. When the

@@ -10,7 +10,7 @@ from app.alerts.models import Alert
 from app.alerts.schemas import AlertOut
 from app.coverage import service
 from app.coverage.schemas import CoverageCellOut, CoverageCheckOut
-from app.deps import Editor, NowDep, RuntimeDep, SessionDep, Viewer
+from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.errors import FieldProblem, InvalidInput
 from app.objectives.models import Objective
 from app.schemas import Day
@@ -36,7 +36,7 @@ def cell_out(cell: service.Cell, with_ids: bool) -> CoverageCellOut:
 def coverage(
     session: SessionDep,
     now: NowDep,
-    _: Viewer,
+    _: ApiViewer,
     from_: Annotated[Day, Query(alias="from")],
     to: Day,
     objective_id: str | None = None,
@@ -68,7 +68,10 @@ def coverage(
 
 @router.get("/coverage/gaps")
 def coverage_gaps(
-    session: SessionDep, now: NowDep, _: Viewer, days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 14
+    session: SessionDep,
+    now: NowDep,
+    _: ApiViewer,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 14,
 ) -> list[CoverageCellOut]:
     """Objective-days from today on with fewer planned posts than required, soonest first."""
     return [cell_out(c, False) for c in service.gaps(session, now=now, days_ahead=days)]
@@ -76,7 +79,7 @@ def coverage_gaps(
 
 @router.post("/coverage/check")
 def coverage_check(
-    session: SessionDep, runtime: RuntimeDep, now: NowDep, _: Editor, after: BackgroundTasks
+    session: SessionDep, runtime: RuntimeDep, now: NowDep, _: ApiEditor, after: BackgroundTasks
 ) -> CoverageCheckOut:
     """Run the coverage check now; answer the alerts it opened and resolved."""
     result = service.check(

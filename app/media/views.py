@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from app.db import transaction
-from app.deps import Editor, RuntimeDep, SessionDep, Viewer
+from app.deps import ApiBriefEditor, ApiEditor, ApiViewer, RuntimeDep, SessionDep
 from app.errors import NotFound
 from app.media import service
 from app.media.models import Media
@@ -20,7 +20,6 @@ from app.media.sniff import Sniffed, UnsupportedMedia, sniff
 from app.media.storage import MediaStore, Received, UploadError, discard, receive_upload
 from app.pagination import Page, PageDep
 from app.runtime import Runtime
-from app.users.auth import BriefEditor
 
 router = APIRouter(prefix="/media", tags=["media"])
 files_router = APIRouter(tags=["media"])
@@ -84,7 +83,7 @@ def _register(
         415: {"description": "The bytes are not an accepted image, video or PDF"},
     },
 )
-async def upload_media(request: Request, runtime: RuntimeDep, user: BriefEditor) -> Response:
+async def upload_media(request: Request, runtime: RuntimeDep, user: ApiBriefEditor) -> Response:
     """Upload a file in the multipart field `file`.
 
     The body is streamed to a temporary file under CADENCE_MEDIA_DIR while its sha256
@@ -129,7 +128,7 @@ async def upload_media(request: Request, runtime: RuntimeDep, user: BriefEditor)
 
 @router.get("")
 def list_media(
-    session: SessionDep, runtime: RuntimeDep, page: PageDep, _: Viewer
+    session: SessionDep, runtime: RuntimeDep, page: PageDep, _: ApiViewer
 ) -> Page[MediaOut]:
     items, total = service.list_(session, limit=page.limit, offset=page.offset)
     base_url = runtime.settings.base_url
@@ -137,7 +136,7 @@ def list_media(
 
 
 @router.get("/{media_id}")
-def get_media(media_id: str, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> MediaOut:
+def get_media(media_id: str, session: SessionDep, runtime: RuntimeDep, _: ApiViewer) -> MediaOut:
     return service.to_out(service.get(session, media_id), runtime.settings.base_url)
 
 
@@ -158,7 +157,7 @@ def delete_media(
     session: SessionDep,
     runtime: RuntimeDep,
     background: BackgroundTasks,
-    _: Editor,
+    _: ApiEditor,
 ) -> Response:
     storage_path = service.delete(session, media_id=media_id)
     # After the answer, so after the deletion is committed: a failed commit keeps the file.

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.coverage import service as coverage
 from app.coverage.views import cell_out
 from app.db import new_id
-from app.deps import Editor, NowDep, RuntimeDep, SessionDep, Viewer
+from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
 from app.posts import service
 from app.posts.rules import run_outside_transaction
@@ -27,7 +27,7 @@ def create_post(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: Editor,
+    user: ApiEditor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
@@ -64,7 +64,7 @@ def create_post(
 def calendar(
     session: SessionDep,
     page: PageDep,
-    _: Viewer,
+    _: ApiViewer,
     from_: Annotated[UTCTime | None, Query(alias="from")] = None,
     to: UTCTime | None = None,
     objective_id: str | None = None,
@@ -85,7 +85,7 @@ def calendar(
 
 
 @router.get("/posts/{post_id}")
-def get_post(post_id: str, session: SessionDep, _: Viewer) -> PostOut:
+def get_post(post_id: str, session: SessionDep, _: ApiViewer) -> PostOut:
     return service.get(session, post_id)
 
 
@@ -96,7 +96,7 @@ def update_post(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: Editor,
+    user: ApiEditor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
@@ -130,7 +130,7 @@ def update_post(
 
 @router.delete("/posts/{post_id}")
 def cancel_post(
-    post_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, user: Editor
+    post_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, user: ApiEditor
 ) -> PostWithCoverage:
     before = service.get(session, post_id)
     service.cancel(session, post_id=post_id, user=user, now=now)
@@ -162,7 +162,7 @@ def retry_delivery(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    _: Editor,
+    _: ApiEditor,
     after: BackgroundTasks,
 ) -> DeliveryOut:
     delivery = service.retry_delivery(session, delivery_id=delivery_id, now=now)

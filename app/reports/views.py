@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from app.deps import NowDep, RuntimeDep, SessionDep, Viewer
+from app.deps import ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.errors import FieldProblem, InvalidInput
 from app.reports.service import ChannelReport, ObjectiveReport, channel_reports, objective_reports
 from app.schemas import Day
@@ -33,7 +33,7 @@ def objectives_report(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    _: Viewer,
+    _: ApiViewer,
     from_: Annotated[Day, Query(alias="from")],
     to: Day,
     format: Literal["json", "csv"] | None = None,

@@ -10,12 +10,31 @@ from app.runtime import Runtime
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Mount the pages, their static files and their error pages on `app`."""
-    from app.web import channel_routes, post_routes, routes
-    from app.web.auth import Sessions
-    from app.web.pages import HERE, WebState, install_handlers
+    from app.web import (
+        account_pages,
+        alerts_page,
+        calendar_page,
+        channel_routes,
+        coverage_page,
+        post_routes,
+    )
+    from app.web.infrastructure import HERE, WebState, install_handlers
+    from app.web.sessions import Sessions
 
-    app.state.web = WebState(sessions=Sessions(runtime.settings.secret_keys()[0]))
+    sessions = Sessions(
+        runtime.settings.secret_keys()[0],
+        clock=runtime.clock,
+        idle=runtime.settings.session_idle,
+    )
+    app.state.web = WebState(sessions=sessions)
     install_handlers(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for router in (routes.router, post_routes.router, channel_routes.router):
-        app.include_router(router)
+    for page in (
+        account_pages,
+        calendar_page,
+        coverage_page,
+        alerts_page,
+        post_routes,
+        channel_routes,
+    ):
+        app.include_router(page.router)

@@ -19,12 +19,12 @@ from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import FieldProblem, InvalidInput, NotFound, problems_from_pydantic
 from app.users.models import Role, User
 from app.web.channel_forms import fields, shown_value, values_from
-from app.web.pages import (
-    Admin,
-    BriefAdmin,
+from app.web.infrastructure import (
     FormDep,
+    PageAdmin,
+    PageBriefAdmin,
     PageError,
-    Viewer,
+    PageViewer,
     csrf_protect,
     field_errors,
     redirect,
@@ -64,7 +64,7 @@ def _channel(session: SessionDep, channel_id: str) -> Channel:
 
 
 @router.get("/channels")
-def channels_page(request: Request, session: SessionDep, user: Viewer) -> Response:
+def channels_page(request: Request, session: SessionDep, user: PageViewer) -> Response:
     found, _ = channels.list_(session, platform=None, status=None, limit=1000, offset=0)
     box = runtime_of(request).box
     reveal = _is_admin(user)
@@ -72,7 +72,7 @@ def channels_page(request: Request, session: SessionDep, user: Viewer) -> Respon
         request,
         "channels.html",
         {
-            "channels": [channels.to_out(c, box, reveal=reveal) for c in found],
+            "channels": [channels.to_out(c, box, reveal=reveal, listed=True) for c in found],
             "platforms": PLATFORMS,
         },
         user=user,
@@ -82,7 +82,7 @@ def channels_page(request: Request, session: SessionDep, user: Viewer) -> Respon
 
 @router.get("/channels/new")
 def new_channel(
-    request: Request, session: SessionDep, user: Admin, platform: str = "webhook"
+    request: Request, session: SessionDep, user: PageAdmin, platform: str = "webhook"
 ) -> Response:
     if platform not in PLATFORMS:
         platform = "webhook"
@@ -104,7 +104,7 @@ def new_channel(
 
 @router.post("/channels/new")
 def create_channel(
-    request: Request, session: SessionDep, now: NowDep, user: Admin, form: FormDep
+    request: Request, session: SessionDep, now: NowDep, user: PageAdmin, form: FormDep
 ) -> Response:
     platform_name = _text(form, "platform")
     if platform_name not in PLATFORMS:
@@ -176,7 +176,8 @@ def _channel_page(
         request,
         "channel.html",
         {
-            "channel": channels.to_out(channel, box, reveal=_is_admin(user)),
+            # listed: a channel whose credentials no key reads still opens, to re-enter them.
+            "channel": channels.to_out(channel, box, reveal=_is_admin(user), listed=True),
             "errors": errors or {},
             "tested": tested,
             "can_test": platform.connector is not None,
@@ -190,13 +191,20 @@ def _channel_page(
 
 
 @router.get("/channels/{channel_id}")
-def channel_page(channel_id: str, request: Request, session: SessionDep, user: Viewer) -> Response:
+def channel_page(
+    channel_id: str, request: Request, session: SessionDep, user: PageViewer
+) -> Response:
     return _channel_page(request, session, user, _channel(session, channel_id))
 
 
 @router.post("/channels/{channel_id}")
 def update_channel(
-    channel_id: str, request: Request, session: SessionDep, now: NowDep, user: Admin, form: FormDep
+    channel_id: str,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    user: PageAdmin,
+    form: FormDep,
 ) -> Response:
     channel = _channel(session, channel_id)
     specs = _specs(channel.platform)
@@ -238,7 +246,12 @@ def update_channel(
 
 @router.post("/channels/{channel_id}/status")
 def set_status(
-    channel_id: str, request: Request, session: SessionDep, now: NowDep, user: Admin, form: FormDep
+    channel_id: str,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    user: PageAdmin,
+    form: FormDep,
 ) -> Response:
     _channel(session, channel_id)
     wanted = "disabled" if _text(form, "status") == "disabled" else "active"
@@ -256,7 +269,12 @@ def set_status(
 
 @router.post("/channels/{channel_id}/alerts")
 def set_alerts(
-    channel_id: str, request: Request, session: SessionDep, now: NowDep, user: Admin, form: FormDep
+    channel_id: str,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    user: PageAdmin,
+    form: FormDep,
 ) -> Response:
     channel = _channel(session, channel_id)
     try:
@@ -284,7 +302,7 @@ def _render_tested(
 
 
 @router.post("/channels/{channel_id}/test")
-async def test_channel(channel_id: str, request: Request, user: BriefAdmin) -> Response:
+async def test_channel(channel_id: str, request: Request, user: PageBriefAdmin) -> Response:
     """The channel API's own check (no transaction open while the platform answers)."""
     try:
         tested = await check_channel(runtime_of(request), channel_id=channel_id)

@@ -24,12 +24,12 @@ from app.posts.schemas import MAX_TEXT_LENGTH, PostOut
 from app.users.models import User
 from app.web import calendar as grid
 from app.web.compose import ComposeForm, check_channels
-from app.web.pages import (
-    BriefEditor,
-    Editor,
+from app.web.infrastructure import (
     FormDep,
+    PageBriefEditor,
+    PageEditor,
     PageError,
-    Viewer,
+    PageViewer,
     csrf_protect,
     field_errors,
     local_today,
@@ -135,7 +135,7 @@ def _compose(
 def new_post(
     request: Request,
     session: SessionDep,
-    user: Editor,
+    user: PageEditor,
     day: str | None = None,
     objective: str | None = None,
 ) -> Response:
@@ -152,7 +152,7 @@ def create_post(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    user: Editor,
+    user: PageEditor,
     form: FormDep,
     after: BackgroundTasks,
 ) -> Response:
@@ -199,7 +199,7 @@ def create_post(
 
 
 @router.get("/posts/{post_id}/edit")
-def edit_post(post_id: str, request: Request, session: SessionDep, user: Editor) -> Response:
+def edit_post(post_id: str, request: Request, session: SessionDep, user: PageEditor) -> Response:
     post = _get_post(session, post_id)
     form = ComposeForm.from_post(post, user_zone(user, runtime_of(request)))
     return _compose(request, session, user, form, post=post)
@@ -211,7 +211,7 @@ def update_post(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    user: Editor,
+    user: PageEditor,
     form: FormDep,
     after: BackgroundTasks,
 ) -> Response:
@@ -256,7 +256,7 @@ def update_post(
 
 
 @router.get("/posts/{post_id}")
-def post_page(post_id: str, request: Request, session: SessionDep, user: Viewer) -> Response:
+def post_page(post_id: str, request: Request, session: SessionDep, user: PageViewer) -> Response:
     post = _get_post(session, post_id)
     by_channel = {
         c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(post.channel_ids)))
@@ -297,7 +297,7 @@ def post_page(post_id: str, request: Request, session: SessionDep, user: Viewer)
 
 
 @router.post("/posts/{post_id}/cancel")
-def cancel_post(post_id: str, session: SessionDep, now: NowDep, user: Editor) -> Response:
+def cancel_post(post_id: str, session: SessionDep, now: NowDep, user: PageEditor) -> Response:
     _get_post(session, post_id)
     try:
         posts.cancel(session, post_id=post_id, user=user, now=now)
@@ -312,7 +312,7 @@ def retry(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    _: Editor,
+    _: PageEditor,
     after: BackgroundTasks,
 ) -> Response:
     try:
@@ -338,7 +338,7 @@ class CheckBody(BaseModel):
 
 
 @router.post("/web/validate")
-def validate(body: CheckBody, request: Request, session: SessionDep, _: Editor) -> JSONResponse:
+def validate(body: CheckBody, request: Request, session: SessionDep, _: PageEditor) -> JSONResponse:
     """Each chosen channel's counter and problems, by its platform's own `validate`."""
     settings = runtime_of(request).settings
     ids = list(dict.fromkeys(body.channel_ids))
@@ -361,7 +361,7 @@ def validate(body: CheckBody, request: Request, session: SessionDep, _: Editor) 
 
 
 @router.post("/web/media")
-async def upload(request: Request, user: BriefEditor) -> Response:
+async def upload(request: Request, user: PageBriefEditor) -> Response:
     """The media API's own upload (same checks and answers), for a logged-in editor."""
     from app.media.views import upload_media
 

@@ -215,7 +215,7 @@ def test_cli_token_create_prints_a_working_token(sqlite_template: Path, tmp_path
     env = {
         **os.environ,
         "CADENCE_DATABASE_URL": f"sqlite:///{db}",
-        "CADENCE_SECRET_KEY": "cli-test-secret",
+        "CADENCE_SECRET_KEY": "cli-test-secret-of-at-least-32-bytes",
         "CADENCE_KEY_FILE": str(tmp_path / "unused.key"),
     }
     result = subprocess.run(
@@ -246,7 +246,7 @@ def test_cli_token_create_prints_a_working_token(sqlite_template: Path, tmp_path
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=f"sqlite:///{db}",
-        secret_key="cli-test-secret",
+        secret_key="cli-test-secret-of-at-least-32-bytes",
         media_dir=tmp_path / "media",
         key_file=tmp_path / "unused.key",
     )

@@ -48,7 +48,7 @@ def test_kill_a_worker_mid_run(postgres_url: str, tmp_path: Path) -> None:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=postgres_url,
-        secret_key="crash-test-key",
+        secret_key="crash-test-key-of-at-least-32-bytes",
         media_dir=tmp_path / "media",
         outbound_allow=FAKES_ALLOWED,
     )
@@ -96,7 +96,7 @@ def test_kill_a_worker_mid_run(postgres_url: str, tmp_path: Path) -> None:
 
         env = {
             "CADENCE_DATABASE_URL": postgres_url,
-            "CADENCE_SECRET_KEY": "crash-test-key",
+            "CADENCE_SECRET_KEY": "crash-test-key-of-at-least-32-bytes",
             "CADENCE_LEASE_SECONDS": str(LEASE_SECONDS),
             "CADENCE_PER_CHANNEL_CONCURRENCY": "2",
             "CADENCE_PUBLISH_CONCURRENCY": "16",

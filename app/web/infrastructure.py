@@ -1,8 +1,9 @@
-"""What every page shares: templates, the session and user dependencies, CSRF, errors."""
+"""The web pages' infrastructure: templates, the session and role dependencies, CSRF,
+notices (flash messages), redirects and error pages. No page lives here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,8 +22,10 @@ from app.db import transaction
 from app.deps import SessionDep
 from app.errors import FieldProblem
 from app.runtime import Runtime
+from app.schemas import FIRST_DAY, LAST_DAY
 from app.users.models import Role, User
-from app.web.auth import CSRF_FIELD, CSRF_HEADER, LoginThrottle, Sessions, WebSession, csrf_matches
+from app.users.roles import has_role, refusal
+from app.web.sessions import CSRF_FIELD, CSRF_HEADER, Sessions, WebSession, csrf_matches
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -34,7 +37,6 @@ UPLOAD_PATHS = ("/web/media",)
 @dataclass
 class WebState:
     sessions: Sessions
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
 class PageError(Exception):
@@ -65,9 +67,6 @@ def web_session(request: Request) -> WebSession:
     return found
 
 
-WebSessionDep = Annotated[WebSession, Depends(web_session)]
-
-
 async def csrf_protect(request: Request) -> None:
     """Every state-changing request must carry the session's CSRF token: 403 otherwise."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
@@ -89,6 +88,22 @@ async def csrf_protect(request: Request) -> None:
         )
 
 
+def form_text(form: FormData, name: str) -> str:
+    """A text field of a posted form; "" when missing or a file."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def parse_day(value: str | None) -> date | None:
+    """A day from the address, kept between FIRST_DAY and LAST_DAY (the pages add and
+    subtract weeks and months)."""
+    try:
+        day = date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return None if day is None else min(max(day, FIRST_DAY), LAST_DAY)
+
+
 async def posted_form(request: Request) -> FormData:
     return await request.form()
 
@@ -97,34 +112,36 @@ FormDep = Annotated[FormData, Depends(posted_form)]
 
 
 def current_user(request: Request, session: SessionDep) -> User:
+    """The logged-in person, or LoginRequired (a redirect to the login page)."""
     ws = web_session(request)
+    sessions = web_state(request).sessions
     user = session.get(User, ws.user_id) if ws.user_id else None
-    if user is None or ws.password_mark != web_state(request).sessions.password_mark(user):
+    if user is None or not sessions.is_current(ws, user):
         raise LoginRequired()
+    sessions.touch(ws)
     return user
 
 
 PageUser = Annotated[User, Depends(current_user)]
-_RANK = {Role.viewer: 0, Role.editor: 1, Role.admin: 2}
 
 
-def has_role(user: User, role: Role) -> bool:
-    return _RANK[Role(user.role)] >= _RANK[role]
+def _checked(user: User, role: Role) -> User:
+    if not has_role(user, role):
+        raise PageError(403, "Not allowed", refusal(user, role).capitalize() + ".")
+    return user
 
 
-def need(role: Role) -> Any:
+def page_role(role: Role) -> Any:
+    """A dependency that lets through logged-in people with `role` or a higher one."""
+
     def check(user: PageUser) -> User:
-        if not has_role(user, role):
-            raise PageError(
-                403, "Not allowed", f"This needs the {role.value} role; you are {user.role}."
-            )
-        return user
+        return _checked(user, role)
 
     return Depends(check)
 
 
-def need_briefly(role: Role) -> Any:
-    """Like `need`, checked in a transaction of its own that ends before the endpoint
+def page_role_briefly(role: Role) -> Any:
+    """Like `page_role`, checked in a transaction of its own that ends before the endpoint
     runs: for endpoints that wait on something slow (an upload, a platform), during
     which the request's usual session would hold a connection (and SQLite's write lock)."""
 
@@ -132,20 +149,18 @@ def need_briefly(role: Role) -> Any:
         runtime = runtime_of(request)
         with transaction(runtime.sessions) as session:
             user = current_user(request, session)
-        if not has_role(user, role):
-            raise PageError(
-                403, "Not allowed", f"This needs the {role.value} role; you are {user.role}."
-            )
-        return user
+        return _checked(user, role)
 
     return Depends(check)
 
 
-Viewer = Annotated[User, need(Role.viewer)]
-Editor = Annotated[User, need(Role.editor)]
-Admin = Annotated[User, need(Role.admin)]
-BriefEditor = Annotated[User, need_briefly(Role.editor)]
-BriefAdmin = Annotated[User, need_briefly(Role.admin)]
+# Cookie-session web pages. (Bearer-token API routes use ApiViewer & co. from app.deps;
+# both read the one role table in app.users.roles.)
+PageViewer = Annotated[User, page_role(Role.viewer)]
+PageEditor = Annotated[User, page_role(Role.editor)]
+PageAdmin = Annotated[User, page_role(Role.admin)]
+PageBriefEditor = Annotated[User, page_role_briefly(Role.editor)]
+PageBriefAdmin = Annotated[User, page_role_briefly(Role.admin)]
 
 
 def runtime_of(request: Request) -> Runtime:
