@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
 
 from app.config import Settings, get_settings, write_key_file
 from app.runtime import Runtime
+
+# Named, not __name__: run as `python -m app.cli` this module is __main__, which the
+# log setup would treat as another library's logger.
+log = logging.getLogger("app.cli")
 
 
 def _settings() -> Settings:
@@ -30,7 +35,7 @@ def _runtime() -> Runtime:
 def _configure_logging(settings: Settings) -> None:
     from app.logs import configure
 
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
 
 
 @click.group()
@@ -64,13 +69,15 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     runtime = Runtime.build(settings)
     upgrade(runtime.engine)
     app = create_app(runtime, scheduler=not no_scheduler)
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,
+    host, port = host or settings.host, port or settings.port
+    log.info(
+        "serving http://%s:%d/ %s",
+        host,
+        port,
+        "(API and pages only)" if no_scheduler else "with the publishing scheduler",
     )
+    # log_level=None: uvicorn leaves logger levels to app.logs (its access log is noise).
+    uvicorn.run(app, host=host, port=port, log_level=None, log_config=None)
 
 
 @main.command()
@@ -78,7 +85,6 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
 def worker(metrics_port: int | None) -> None:
     """Run the scheduler alone: claim and publish due deliveries until SIGTERM or SIGINT."""
     import asyncio
-    import logging
     import signal
 
     from app.scheduler import Scheduler
@@ -99,7 +105,7 @@ def worker(metrics_port: int | None) -> None:
             loop.add_signal_handler(sig, stop.set)
         scheduler.start()
         await stop.wait()
-        logging.getLogger(__name__).info("stopping: finishing in-flight publishes")
+        log.info("stopping: finishing the posts being published")
         await scheduler.stop()
 
     asyncio.run(run())

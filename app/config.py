@@ -7,10 +7,13 @@ import secrets
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -25,7 +28,10 @@ class Settings(BaseSettings):
     retired_secret_keys: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # DEBUG also lets third-party libraries (HTTP, SQL, APScheduler) log below WARNING.
     log_level: str = "INFO"
+    # auto: plain lines on a terminal, JSON lines otherwise.
+    log_format: Literal["auto", "text", "json"] = "auto"
     # Public address of the web pages, used for links in alerts and webhook payloads.
     base_url: str = "http://127.0.0.1:8000"
 
@@ -58,6 +64,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r}; one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @property
     def max_lateness(self) -> timedelta:

@@ -57,7 +57,12 @@ class Scheduler:
         self._aps.start()
         self._run = asyncio.get_running_loop().create_task(self.dispatcher.run())
         self.runtime.wake_dispatcher = self.dispatcher.wake
-        log.info("scheduler started", extra={"worker": self.dispatcher.owner})
+        log.info(
+            "worker %s started: publishing due posts, up to %d at a time",
+            self.dispatcher.owner,
+            settings.publish_concurrency,
+            extra={"worker": self.dispatcher.owner},
+        )
 
     async def stop(self) -> None:
         self.runtime.wake_dispatcher = lambda: None
@@ -65,4 +70,6 @@ class Scheduler:
         await self.dispatcher.stop()
         if self._run is not None:
             await self._run
-        log.info("scheduler stopped", extra={"worker": self.dispatcher.owner})
+        log.info(
+            "worker %s stopped", self.dispatcher.owner, extra={"worker": self.dispatcher.owner}
+        )

@@ -56,6 +56,7 @@ class Job:
     request: PublishRequest
     due_at: datetime
     attempts: int
+    channel_name: str = ""  # for the log line about the outcome
 
 
 @lru_cache
@@ -204,6 +205,7 @@ def claim_due(
                 ),
                 due_at=row.next_attempt_at,
                 attempts=row.attempts,
+                channel_name=row.channel_name,
             )
         )
     for delivery in session.scalars(select(Delivery).where(Delivery.id.in_(list(refused)))):

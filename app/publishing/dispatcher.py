@@ -36,7 +36,14 @@ from app.publishing.outcomes import PUBLISHED, Outcome, record_outcomes
 from app.publishing.recovery import recover_expired_leases
 from app.publishing.retry import backoff
 from app.runtime import Runtime
-from connectors.base import Ambiguous, PublishError, PublishRequest, RateLimited
+from connectors.base import (
+    Ambiguous,
+    AuthExpired,
+    PublishError,
+    PublishRequest,
+    RateLimited,
+    Transient,
+)
 from connectors.registry import get_platform
 from connectors.transport import make_client
 
@@ -53,6 +60,49 @@ def call_guard_seconds(timeout: float, request: PublishRequest) -> float:
     call that uploads a large video in many chunks may rightly take much longer."""
     media_bytes = sum(m.size for m in request.media)
     return timeout * 2 + 5 + media_bytes / MIN_UPLOAD_RATE
+
+
+def _log_outcome(job: Job, outcome: dict[str, Any], *, max_attempts: int) -> None:
+    """One line a person can read about what a publish call did."""
+    kind = outcome["kind"]
+    request = job.request
+    label = " ".join((request.title or request.text).split())
+    label = label if len(label) <= 50 else label[:49] + "…"
+    platform = get_platform(job.platform).label
+    where = f"post {label!r} to {platform} {job.channel_name}".rstrip()
+    message = outcome.get("message")
+    level = logging.INFO
+    if kind == PUBLISHED:
+        line = f"published {where}"
+        if outcome.get("permalink"):
+            line += f" at {outcome['permalink']}"
+    elif kind == RateLimited.kind:
+        retry_at = outcome.get("retry_at")
+        when = f"after {retry_at:%Y-%m-%d %H:%M:%SZ}" if retry_at else "later"
+        line = f"{where} was rate limited; trying again {when}"
+    elif kind == Transient.kind and job.attempts + 1 < max_attempts:
+        line = f"{where} failed for now (attempt {job.attempts + 1} of {max_attempts}): {message}"
+    elif kind == Ambiguous.kind:
+        level = logging.WARNING
+        line = f"cannot tell whether {where} went out: {message}; check the platform"
+    else:
+        level = logging.WARNING
+        line = f"could not publish {where}: {message}"
+        if kind == AuthExpired.kind:
+            line += "; the channel needs reconnecting"
+    log.log(
+        level,
+        "%s (delivery %s)",
+        line,
+        job.delivery_id,
+        extra={
+            "delivery_id": job.delivery_id,
+            "post_id": request.post_id,
+            "channel_id": job.channel_id,
+            "platform": job.platform,
+            "outcome": kind,
+        },
+    )
 
 
 def worker_name() -> str:
@@ -121,7 +171,8 @@ class Dispatcher:
                 await self._sleep_until_next()
         finally:
             self._stopped.set()
-            log.info("dispatcher stopped", extra={"worker": self.owner})
+            # The scheduler says "worker ... stopped" once, for a person.
+            log.debug("dispatcher stopped", extra={"worker": self.owner})
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop claiming, give in-flight calls `grace` seconds, record everything, close."""
@@ -185,7 +236,11 @@ class Dispatcher:
     async def recover(self) -> None:
         recovered = await self._db(recover_expired_leases, now=self.runtime.clock.now())
         for delivery_id in recovered:
-            log.warning("lease expired: outcome unknown", extra={"delivery_id": delivery_id})
+            log.warning(
+                "delivery %s: the worker publishing it stopped answering; outcome unknown",
+                delivery_id,
+                extra={"delivery_id": delivery_id},
+            )
 
     # -- internals -----------------------------------------------------------
 
@@ -326,7 +381,8 @@ class Dispatcher:
         finished = clock.now()
         PUBLISH_SECONDS.labels(job.platform).observe((finished - started).total_seconds())
         OUTCOMES.labels(job.platform, outcome["kind"]).inc()
-        logger.info("publish %s", outcome["kind"], extra={"outcome": outcome["kind"]})
+        if log.isEnabledFor(logging.INFO):
+            _log_outcome(job, outcome, max_attempts=self.settings.max_attempts)
         self._outcomes.append(
             Outcome(
                 delivery_id=job.delivery_id, started_at=started, finished_at=finished, **outcome

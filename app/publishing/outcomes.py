@@ -21,6 +21,7 @@ from app.alerts.service import open_alert, resolve_alerts
 from app.channels.models import Channel, ChannelStatus
 from app.db import new_id
 from app.posts.models import Delivery, DeliveryAttempt, DeliveryStatus, Post, PostKind
+from connectors.registry import get_platform
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def _describe(session: Session, delivery: Delivery) -> tuple[str, Channel, bool]
     assert post is not None and channel is not None
     alerting = post.kind != PostKind.alert
     if not alerting:
-        log.warning("alert announcement not delivered", extra={"delivery_id": delivery.id})
+        # The publish outcome was logged already; this says why no alert follows.
+        log.debug("alert announcement not delivered", extra={"delivery_id": delivery.id})
     return f"post {_snippet(post.title or post.text)!r} on {channel.name}", channel, alerting
 
 
@@ -168,6 +170,21 @@ def fail_at_claim(
         finished_at=now,
     )
     _fail(session, delivery, kind=failure.kind, message=failure.message, now=now)
+    if log.isEnabledFor(logging.WARNING):
+        post, channel = (
+            session.get(Post, delivery.post_id),
+            session.get(Channel, delivery.channel_id),
+        )
+        assert post is not None and channel is not None
+        log.warning(
+            "could not publish post %r to %s %s: %s (delivery %s)",
+            _snippet(post.title or post.text, 50),
+            get_platform(channel.platform).label,
+            channel.name,
+            failure.message,
+            delivery.id,
+            extra={"delivery_id": delivery.id, "post_id": post.id, "outcome": failure.kind},
+        )
 
 
 def mark_unknown(session: Session, delivery: Delivery, *, message: str, now: datetime) -> None:
