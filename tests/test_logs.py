@@ -162,13 +162,9 @@ def test_scheduler_job_runs_are_not_logged_at_info(runtime: Runtime) -> None:
     configure("INFO", "json", out)
     run_scheduler(runtime, ticks=3)
     lines = json_lines(out)
-    # "Running job ..." and "... executed successfully" are INFO lines of APScheduler's.
-    chatter = [
-        e
-        for e in lines
-        if e["logger"].startswith("apscheduler") and e["level"] in ("debug", "info")
-    ]
-    assert chatter == []
+    # Neither APScheduler's INFO lines ("Running job ...", "... executed successfully")
+    # nor errors about job runs that the stop cut short.
+    assert [e for e in lines if e["logger"].startswith("apscheduler")] == []
     messages = [e["message"] for e in lines]
     assert sum(m.startswith("worker ") and " started" in m for m in messages) == 1
     assert sum(m.startswith("worker ") and m.endswith(" stopped") for m in messages) == 1
