@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -11,6 +12,10 @@ from app.config import Settings, get_settings, write_key_file
 from app.keys import KeyProblem, check_credentials_readable, check_secret_key
 from app.runtime import Runtime
 from app.users.roles import ROLE_NAMES
+
+# Named, not __name__: run as `python -m app.cli` this module is __main__, which the
+# log setup would treat as another library's logger.
+log = logging.getLogger("app.cli")
 
 
 def _settings() -> Settings:
@@ -59,7 +64,7 @@ _ACCEPT_UNREADABLE = click.option(
 def _configure_logging(settings: Settings) -> None:
     from app.logs import configure
 
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
 
 
 @click.group()
@@ -97,15 +102,19 @@ def serve(
     upgrade(runtime.engine)
     _refuse_unreadable_credentials(runtime, accept_unreadable_credentials)
     app = create_app(runtime, scheduler=not no_scheduler)
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,
-        # create_app reads X-Forwarded-* itself, from CADENCE_FORWARDED_ALLOW_IPS only.
-        proxy_headers=False,
+    host, port = host or settings.host, port or settings.port
+    log.info(
+        "serving http://%s:%d/ %s",
+        host,
+        port,
+        "(API and pages only)" if no_scheduler else "with the publishing scheduler",
     )
+    # log_level=None: uvicorn leaves logger levels to app.logs (its access log is noise).
+    # proxy_headers=False: create_app reads X-Forwarded-* itself, from
+    # CADENCE_FORWARDED_ALLOW_IPS only.
+    uvicorn.run(app, host=host, port=port, log_level=None, log_config=None, proxy_headers=False)
+    # log_level=None: uvicorn leaves logger levels to app.logs (its access log is noise).
+    uvicorn.run(app, host=host, port=port, log_level=None, log_config=None)
 
 
 @main.command()
@@ -114,7 +123,6 @@ def serve(
 def worker(metrics_port: int | None, accept_unreadable_credentials: bool) -> None:
     """Run the scheduler alone: claim and publish due deliveries until SIGTERM or SIGINT."""
     import asyncio
-    import logging
     import signal
 
     from app.scheduler import Scheduler
@@ -136,7 +144,7 @@ def worker(metrics_port: int | None, accept_unreadable_credentials: bool) -> Non
             loop.add_signal_handler(sig, stop.set)
         scheduler.start()
         await stop.wait()
-        logging.getLogger(__name__).info("stopping: finishing in-flight publishes")
+        log.info("stopping: finishing the posts being published")
         await scheduler.stop()
 
     with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:

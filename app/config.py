@@ -7,12 +7,15 @@ import os
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.outbound import OutboundPolicy, parse_allow_list
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -28,7 +31,10 @@ class Settings(BaseSettings):
     retired_secret_keys: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # DEBUG also lets third-party libraries (HTTP, SQL, APScheduler) log below WARNING.
     log_level: str = "INFO"
+    # auto: plain lines on a terminal, JSON lines otherwise.
+    log_format: Literal["auto", "text", "json"] = "auto"
     # Public address of the web pages, used for links in alerts and webhook payloads.
     base_url: str = "http://127.0.0.1:8000"
 
@@ -100,6 +106,14 @@ class Settings(BaseSettings):
     @property
     def session_idle(self) -> timedelta:
         return timedelta(minutes=self.session_idle_minutes)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r}; one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @property
     def max_lateness(self) -> timedelta:

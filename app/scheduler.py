@@ -9,7 +9,9 @@ cancel takes effect at once.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,6 +29,7 @@ class Scheduler:
         self.dispatcher = dispatcher or Dispatcher(runtime)
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._run: asyncio.Task[None] | None = None
+        self._job_runs: set[asyncio.Task[object]] = set()
 
     def start(self) -> None:
         """Start in the running event loop."""
@@ -44,10 +47,11 @@ class Scheduler:
         )
         for job_id, func, seconds in jobs:
             self._aps.add_job(
-                func,
+                self._tracked(func),
                 "interval",
                 seconds=seconds,
                 id=job_id,
+                name=job_id,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=None,
@@ -57,12 +61,44 @@ class Scheduler:
         self._aps.start()
         self._run = asyncio.get_running_loop().create_task(self.dispatcher.run())
         self.runtime.wake_dispatcher = self.dispatcher.wake
-        log.info("scheduler started", extra={"worker": self.dispatcher.owner})
+        log.info(
+            "worker %s started: publishing due posts, up to %d at a time",
+            self.dispatcher.owner,
+            settings.publish_concurrency,
+            extra={"worker": self.dispatcher.owner},
+        )
+
+    def _tracked(self, func: Callable[[], Awaitable[None] | None]) -> Callable[[], Awaitable[None]]:
+        """`func` as a coroutine job whose runs stop() can wait for."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._job_runs.add(task)
+            try:
+                result = func()
+                if inspect.isawaitable(result):
+                    await result
+            finally:
+                if task is not None:
+                    self._job_runs.discard(task)
+
+        return run
 
     async def stop(self) -> None:
         self.runtime.wake_dispatcher = lambda: None
+        # Job runs cut short by the shutdown would each be logged as an error with a
+        # traceback: let the ones under way finish first (they are short).
+        self._aps.pause()
+        await asyncio.sleep(0)  # runs submitted just now start and are tracked
+        if self._job_runs:
+            await asyncio.wait(
+                set(self._job_runs), timeout=self.runtime.settings.shutdown_grace_seconds
+            )
         self._aps.shutdown(wait=False)
         await self.dispatcher.stop()
         if self._run is not None:
             await self._run
-        log.info("scheduler stopped", extra={"worker": self.dispatcher.owner})
+        log.info(
+            "worker %s stopped", self.dispatcher.owner, extra={"worker": self.dispatcher.owner}
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -15,6 +16,7 @@ from app.db import new_id
 from app.errors import Conflict, NotFound
 from app.users.models import User
 
+log = logging.getLogger(__name__)
 UNRESOLVED = text("resolved_at IS NULL")
 
 
@@ -57,7 +59,25 @@ def open_alert(
         .on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=UNRESOLVED)
         .returning(Alert.id)
     )
-    return session.scalar(statement)
+    opened: str | None = session.scalar(statement)
+    if opened is not None:
+        subject = {
+            "objective_id": objective_id,
+            "day": day,
+            "post_id": post_id,
+            "delivery_id": delivery_id,
+            "channel_id": channel_id,
+        }
+        log.info(
+            "alert opened: %s",
+            message,
+            extra={
+                "alert_id": opened,
+                "kind": kind.value,
+                **{k: v for k, v in subject.items() if v is not None},
+            },
+        )
+    return opened
 
 
 def resolve_alert(session: Session, *, kind: AlertKind, key: str, now: datetime) -> str | None:

@@ -57,6 +57,7 @@ class Job:
     request: PublishRequest
     due_at: datetime
     attempts: int
+    channel_name: str = ""  # for the log line about the outcome
 
 
 @lru_cache
@@ -205,6 +206,7 @@ def _jobs(session: Session, rows: list[Row[Any]], *, media_dir: Path, base_url: 
             ),
             due_at=row.next_attempt_at,
             attempts=row.attempts,
+            channel_name=row.channel_name,
         )
         for row in rows
     ]

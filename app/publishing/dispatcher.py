@@ -53,6 +53,48 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _log_outcome(job: Job, outcome: Outcome, *, max_attempts: int) -> None:
+    """One line a person can read about what a publish call did."""
+    kind = outcome.kind
+    request = job.request
+    label = " ".join((request.title or request.text).split())
+    label = label if len(label) <= 50 else label[:49] + "…"
+    platform = get_platform(job.platform).short_label
+    where = f"post {label!r} to {platform} {job.channel_name}".rstrip()
+    message = outcome.message
+    level = logging.INFO
+    if kind == OutcomeKind.published:
+        line = f"published {where}"
+        if outcome.permalink:
+            line += f" at {outcome.permalink}"
+    elif kind == OutcomeKind.rate_limited:
+        when = f"after {outcome.retry_at:%Y-%m-%d %H:%M:%SZ}" if outcome.retry_at else "later"
+        line = f"{where} was rate limited; trying again {when}"
+    elif kind == OutcomeKind.transient and job.attempts + 1 < max_attempts:
+        line = f"{where} failed for now (attempt {job.attempts + 1} of {max_attempts}): {message}"
+    elif kind == OutcomeKind.ambiguous:
+        level = logging.WARNING
+        line = f"cannot tell whether {where} went out: {message}; check the platform"
+    else:
+        level = logging.WARNING
+        line = f"could not publish {where}: {message}"
+        if kind == OutcomeKind.auth_expired:
+            line += "; the channel needs reconnecting"
+    log.log(
+        level,
+        "%s (delivery %s)",
+        line,
+        job.delivery_id,
+        extra={
+            "delivery_id": job.delivery_id,
+            "post_id": request.post_id,
+            "channel_id": job.channel_id,
+            "platform": job.platform,
+            "outcome": kind.value,
+        },
+    )
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
 
@@ -128,7 +170,8 @@ class Dispatcher:
                 await self._sleep_until_next()
         finally:
             self._stopped.set()
-            log.info("dispatcher stopped", extra={"worker": self.owner})
+            # The scheduler says "worker ... stopped" once, for a person.
+            log.debug("dispatcher stopped", extra={"worker": self.owner})
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop claiming, give in-flight calls `grace` seconds, record everything, close."""
@@ -192,7 +235,11 @@ class Dispatcher:
     async def recover(self) -> None:
         recovered = await self._db(recover_expired_leases, now=self.runtime.clock.now())
         for delivery_id in recovered:
-            log.warning("lease expired: outcome unknown", extra={"delivery_id": delivery_id})
+            log.warning(
+                "delivery %s: the worker publishing it stopped answering; outcome unknown",
+                delivery_id,
+                extra={"delivery_id": delivery_id},
+            )
 
     # -- internals -----------------------------------------------------------
 
@@ -316,15 +363,7 @@ class Dispatcher:
         PUBLISH_SECONDS.labels(job.platform).observe((finished - started).total_seconds())
         OUTCOMES.labels(job.platform, outcome.kind).inc()
         if log.isEnabledFor(logging.INFO):
-            log.info(
-                "publish %s",
-                outcome.kind.value,
-                extra={
-                    "delivery_id": job.delivery_id,
-                    "platform": job.platform,
-                    "outcome": outcome.kind.value,
-                },
-            )
+            _log_outcome(job, outcome, max_attempts=self.settings.max_attempts)
         self._outcomes.append(outcome)
         self._wake.set()
 
