@@ -59,7 +59,7 @@ def _log_outcome(job: Job, outcome: Outcome, *, max_attempts: int) -> None:
     request = job.request
     label = " ".join((request.title or request.text).split())
     label = label if len(label) <= 50 else label[:49] + "…"
-    platform = get_platform(job.platform).short_label
+    platform = get_platform(job.platform).connector.short_label
     where = f"post {label!r} to {platform} {job.channel_name}".rstrip()
     message = outcome.message
     level = logging.INFO

@@ -1,7 +1,7 @@
 """token expiry, user deactivation and session versions, login attempts
 
-Revision ID: 0005_tokens_sessions
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 00:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0005_tokens_sessions"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
