@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query
@@ -14,6 +13,7 @@ from app.coverage.schemas import CoverageCellOut, CoverageCheckOut
 from app.deps import Editor, NowDep, RuntimeDep, SessionDep, Viewer
 from app.errors import FieldProblem, InvalidInput
 from app.objectives.models import Objective
+from app.schemas import Day
 
 router = APIRouter(tags=["coverage"])
 MAX_DAYS = 366
@@ -37,8 +37,8 @@ def coverage(
     session: SessionDep,
     now: NowDep,
     _: Viewer,
-    from_: Annotated[date, Query(alias="from")],
-    to: date,
+    from_: Annotated[Day, Query(alias="from")],
+    to: Day,
     objective_id: str | None = None,
     include: Literal["post_ids"] | None = None,
 ) -> list[CoverageCellOut]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from app.deps import NowDep, RuntimeDep, SessionDep, Viewer
 from app.errors import FieldProblem, InvalidInput
 from app.reports.service import ChannelReport, ObjectiveReport, channel_reports, objective_reports
+from app.schemas import Day
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 MAX_DAYS = 366
@@ -32,8 +33,8 @@ def objectives_report(
     runtime: RuntimeDep,
     now: NowDep,
     _: Viewer,
-    from_: Annotated[date, Query(alias="from")],
-    to: date,
+    from_: Annotated[Day, Query(alias="from")],
+    to: Day,
     format: Literal["json", "csv"] | None = None,
 ) -> Response | ObjectivesReportOut:
     """Per objective: required, planned, published and failed posts, the share of required
