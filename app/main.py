@@ -21,6 +21,7 @@ from app.integrity import violated_field
 from app.limits import BodyLimit, BodyTooLarge, too_large_body
 from app.media.storage import MULTIPART_OVERHEAD
 from app.media.views import files_router as media_files_router
+from app.openapi import declare_error_responses
 from app.runtime import Runtime
 from app.web import install as install_web_pages
 
@@ -95,6 +96,7 @@ def create_app(runtime: Runtime | None = None, *, scheduler: bool = False) -> Fa
     app.include_router(api_router)
     app.include_router(media_files_router)
     install_web_pages(app, runtime)
+    declare_error_responses(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

@@ -11,7 +11,9 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    StrictBool,
     StringConstraints,
     field_validator,
 )
@@ -64,8 +66,27 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("is outside the range of supported times") from exc
 
 
+def _iso_text(value: Any) -> Any:
+    """Refuse numbers where a date or time is expected.
+
+    pydantic reads 0.5 or "1700000000" as seconds since 1970; a person who sends that
+    made a mistake, so only ISO 8601 text (or a value already parsed) gets through.
+    """
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be ISO 8601 text, like 2026-12-01 or 2026-12-01T09:30:00+00:00")
+    try:
+        float(value)
+    except ValueError:
+        return value
+    raise ValueError("must be ISO 8601 text, like 2026-12-01 or 2026-12-01T09:30:00+00:00")
+
+
 # A time with an offset (a time without one is refused), converted to UTC.
-UTCTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+UTCTime = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_utc)]
+# A JSON true or false; 0, 1 or "yes" are refused in bodies.
+Flag = StrictBool
 
 Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -74,7 +95,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 # local midnights in any zone, which must stay inside Python's years 1 to 9999.
 FIRST_DAY = date(2, 1, 1)
 LAST_DAY = date(9998, 12, 31)
-Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY)]
+# A calendar day, written as ISO 8601 text, between FIRST_DAY and LAST_DAY.
+Day = Annotated[date, BeforeValidator(_iso_text), Ge(FIRST_DAY), Le(LAST_DAY)]
 
 
 def patch_fields(update: BaseModel, *, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from app.schemas import Input, Name, Output
+from app.schemas import Flag, Input, Name, Output
 from connectors.base import Audience
 from connectors.registry import PLATFORMS
 
@@ -23,7 +23,7 @@ class ChannelCreate(Input):
     audience: Audience | None = None
     config: dict[str, Any] = Field(default_factory=dict)
     credentials: dict[str, Any] = Field(default_factory=dict)
-    receives_alerts: bool = False
+    receives_alerts: Flag = False
     status: Literal["active", "disabled"] = "active"
 
 
@@ -33,7 +33,7 @@ class ChannelUpdate(Input):
     # Merged into the stored values, then checked against the platform's schema as a whole.
     config: dict[str, Any] | None = None
     credentials: dict[str, Any] | None = None
-    receives_alerts: bool | None = None
+    receives_alerts: Flag | None = None
     status: Literal["active", "disabled"] | None = None
 
 

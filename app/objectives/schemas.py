@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from app.schemas import Color, Input, Name, Output, TimeZoneName
+from app.schemas import Color, Flag, Input, Name, Output, TimeZoneName
 
 Weekday = Annotated[int, Field(ge=0, le=6)]
 
@@ -21,7 +21,7 @@ class ObjectiveCreate(Input):
     min_posts_per_day: int = Field(default=1, ge=0, le=1000)
     active_weekdays: list[Weekday] = Field(default_factory=lambda: list(range(7)), max_length=7)
     timezone: TimeZoneName | None = None
-    archived: bool = False
+    archived: Flag = False
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -33,7 +33,7 @@ class ObjectiveUpdate(Input):
     min_posts_per_day: int | None = Field(default=None, ge=0, le=1000)
     active_weekdays: list[Weekday] | None = Field(default=None, max_length=7)
     timezone: TimeZoneName | None = None
-    archived: bool | None = None
+    archived: Flag | None = None
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 

@@ -7,7 +7,7 @@ from pydantic import Field, StringConstraints
 
 from app.coverage.schemas import CoverageCellOut
 from app.posts.status import PostStatus
-from app.schemas import Input, Output, UTCTime
+from app.schemas import Flag, Input, Output, UTCTime
 from connectors.base import HttpUrlStr
 
 # Longer texts fit no platform; the cap also bounds the work validation does per post.
@@ -28,8 +28,8 @@ class PostCreate(Input):
     channel_ids: list[Id] = Field(default_factory=list, max_length=100)
     scheduled_at: UTCTime | None = None
     # Publish as soon as possible instead of at scheduled_at (which must then be absent).
-    publish_now: bool = False
-    internal_only: bool = False
+    publish_now: Flag = False
+    internal_only: Flag = False
     status: Literal["draft", "scheduled"] = "scheduled"
 
 
@@ -41,8 +41,8 @@ class PostUpdate(Input):
     objective_ids: list[Id] | None = Field(default=None, max_length=50)
     channel_ids: list[Id] | None = Field(default=None, max_length=100)
     scheduled_at: UTCTime | None = None
-    publish_now: bool = False
-    internal_only: bool | None = None
+    publish_now: Flag = False
+    internal_only: Flag | None = None
     status: Literal["draft", "scheduled"] | None = None
 
 
