@@ -6,14 +6,15 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import BackgroundTasks, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app.db import transaction
 from app.runtime import Runtime
 from app.users.models import Role, User
-from app.users.service import user_for_token
+from app.users.service import record_token_use, user_for_token
 
 
 def no_nul_in_url(request: Request) -> None:
@@ -37,9 +38,19 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+# Requests that only read get a read-only transaction: on SQLite it takes no write
+# lock, so coverage, calendars and reports answer while a writer holds it.
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def reads_only(request: Request) -> bool:
+    return request.method in READ_METHODS
+
+
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """One transaction per request: committed before the answer is sent, rolled back on error."""
-    with runtime.sessions() as session, session.begin():
+    factory = runtime.read_sessions if reads_only(request) else runtime.sessions
+    with factory() as session, session.begin():
         yield session
 
 
@@ -57,10 +68,18 @@ NowDep = Annotated[datetime, Depends(get_now)]
 _bearer = HTTPBearer(auto_error=False)
 
 
+def _record_use(runtime: Runtime, token: str, now: datetime) -> None:
+    with transaction(runtime.sessions) as session:
+        record_token_use(session, token=token, now=now)
+
+
 def get_current_user(
+    request: Request,
     session: SessionDep,
+    runtime: RuntimeDep,
     now: NowDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    after: BackgroundTasks,
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
@@ -68,7 +87,13 @@ def get_current_user(
             "missing bearer token: send 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = user_for_token(session, token=credentials.credentials, now=now)
+    read_only = reads_only(request)
+    user, use_to_record = user_for_token(
+        session, token=credentials.credentials, now=now, record_use=not read_only
+    )
+    if use_to_record and read_only:
+        # A read-only transaction cannot write it: a short write after the answer does.
+        after.add_task(_record_use, runtime, credentials.credentials, now)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

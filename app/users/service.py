@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.users.models import ApiToken, Role, User
@@ -45,17 +45,36 @@ def create_token(session: Session, *, user: User, now: datetime, name: str = "")
     return token
 
 
-def user_for_token(session: Session, *, token: str, now: datetime) -> User | None:
+# Writing last_used_at on every request would serialise reads on SQLite; a minute's
+# precision is plenty to see which tokens are in use.
+USE_PRECISION = timedelta(seconds=60)
+
+
+def user_for_token(
+    session: Session, *, token: str, now: datetime, record_use: bool = True
+) -> tuple[User | None, bool]:
+    """The token's user, and whether its use is due to be recorded (last_used_at is
+    older than USE_PRECISION); with record_use it is recorded in this session."""
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
     ).first()
     if row is None:
-        return None
+        return None, False
     api_token, user = row
-    # Writing last_used_at on every request would serialise reads on SQLite; a minute's
-    # precision is plenty to see which tokens are in use.
-    if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
+    due = api_token.last_used_at is None or now - api_token.last_used_at > USE_PRECISION
+    if due and record_use:
         api_token.last_used_at = now
-    return user
+    return user, due
+
+
+def record_token_use(session: Session, *, token: str, now: datetime) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.token_hash == hash_token(token),
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - USE_PRECISION),
+        )
+        .values(last_used_at=now)
+    )
