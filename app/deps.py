@@ -73,6 +73,32 @@ def _record_use(runtime: Runtime, token: str, now: datetime) -> None:
         record_token_use(session, token=token, now=now)
 
 
+def user_of(
+    session: Session,
+    now: datetime,
+    credentials: HTTPAuthorizationCredentials | None,
+    *,
+    record_use: bool = True,
+) -> tuple[User, bool]:
+    """The token's user (or 401), and whether its use is due to be recorded."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    user, due = user_for_token(
+        session, token=credentials.credentials, now=now, record_use=record_use
+    )
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "invalid or revoked token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user, due
+
+
 def get_current_user(
     request: Request,
     session: SessionDep,
@@ -81,25 +107,11 @@ def get_current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     after: BackgroundTasks,
 ) -> User:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token: send 'Authorization: Bearer <token>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
     read_only = reads_only(request)
-    user, use_to_record = user_for_token(
-        session, token=credentials.credentials, now=now, record_use=not read_only
-    )
-    if use_to_record and read_only:
+    user, due = user_of(session, now, credentials, record_use=not read_only)
+    if due and read_only and credentials is not None:
         # A read-only transaction cannot write it: a short write after the answer does.
         after.add_task(_record_use, runtime, credentials.credentials, now)
-    if user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "invalid or revoked token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
     return user
 
 

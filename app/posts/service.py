@@ -380,6 +380,12 @@ def _with_status(query: Select[Any]) -> Select[Any]:
     )
 
 
+def written_out(post: Post) -> PostOut:
+    """A post just created, answered from what was written instead of reading it back:
+    all its deliveries are new (draft or scheduled), so its status follows its state."""
+    return to_out(post, PostStatus.draft if post.state == PostState.draft else PostStatus.scheduled)
+
+
 def get(session: Session, post_id: str) -> PostOut:
     row = session.execute(_with_status(select(Post).where(Post.id == post_id))).first()
     if row is None:

@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.db import transaction
-from app.deps import RuntimeDep, get_current_user
+from app.deps import RuntimeDep, user_of
 from app.users.models import Role, User
 
 _bearer = HTTPBearer(auto_error=False)
@@ -30,7 +30,7 @@ def require_briefly(role: Role) -> Any:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> User:
         with transaction(runtime.sessions) as session:
-            user = get_current_user(session, runtime.clock.now(), credentials)
+            user, _ = user_of(session, runtime.clock.now(), credentials)
         if _RANK[Role(user.role)] < _RANK[role]:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"this needs the {role.value} role; you are {user.role}"

@@ -16,6 +16,7 @@ from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from app.media.models import Media
 from app.objectives.models import Objective
+from app.posts import flows
 from app.posts import service as posts
 from app.posts.models import DeliveryAttempt, Post, PostKind
 from app.posts.schemas import PostOut
@@ -172,7 +173,7 @@ def create_post(
             problems = exc.problems
     if data is None or problems:
         return _compose(request, session, user, compose, problems=problems, status=422)
-    after.add_task(runtime.wake_dispatcher)
+    flows.after_post_change(session, runtime, now=now, touched=flows.touches(created), after=after)
     return redirect(
         f"/posts/{created.id}", notice=compose.action if compose.action == "draft" else "scheduled"
     )
@@ -202,7 +203,7 @@ def update_post(
     if data is not None:
         try:
             with session.begin_nested():
-                posts.update(
+                updated = posts.update(
                     session,
                     post_id=post_id,
                     data=data,
@@ -217,7 +218,9 @@ def update_post(
             problems = [FieldProblem(("form",), exc.message, type="conflict")]
     if data is None or problems:
         return _compose(request, session, user, compose, post=post, problems=problems, status=422)
-    after.add_task(runtime.wake_dispatcher)
+    flows.after_post_change(
+        session, runtime, now=now, touched=flows.touches(post, updated), after=after
+    )
     return redirect(f"/posts/{post_id}", notice="saved")
 
 
@@ -263,12 +266,22 @@ def post_page(post_id: str, request: Request, session: SessionDep, user: Viewer)
 
 
 @router.post("/posts/{post_id}/cancel")
-def cancel_post(post_id: str, session: SessionDep, now: NowDep, user: Editor) -> Response:
-    _get_post(session, post_id)
+def cancel_post(
+    post_id: str,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    user: Editor,
+    after: BackgroundTasks,
+) -> Response:
+    before = _get_post(session, post_id)
     try:
         posts.cancel(session, post_id=post_id, user=user, now=now)
     except Conflict as exc:
         raise PageError(409, "The post cannot be cancelled", exc.message) from None
+    flows.after_post_change(
+        session, runtime_of(request), now=now, touched=flows.touches(before), after=after
+    )
     return redirect(f"/posts/{post_id}", notice="cancelled")
 
 
