@@ -65,58 +65,81 @@ def _unique(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _load(
-    session: Session, model: Any, ids: list[str], field: str
-) -> tuple[list[Any], list[FieldProblem]]:
-    found = (
-        {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
-        if ids
-        else {}
+@dataclass
+class Found:
+    """Rows the drafts refer to, by id: loaded once for any number of drafts."""
+
+    media: dict[str, Media]
+    objectives: dict[str, Objective]
+    channels: dict[str, Channel]
+
+
+def _rows(session: Session, model: Any, ids: set[str]) -> dict[str, Any]:
+    if not ids:
+        return {}
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def _find(session: Session, drafts: Sequence[Draft]) -> Found:
+    return Found(
+        media=_rows(session, Media, {i for d in drafts for i in d.media_ids}),
+        objectives=_rows(session, Objective, {i for d in drafts for i in d.objective_ids}),
+        channels=_rows(session, Channel, {i for d in drafts for i in d.channel_ids}),
     )
+
+
+def _pick(
+    found: dict[str, Any], ids: list[str], field: str, name: str
+) -> tuple[list[Any], list[FieldProblem]]:
     problems = [
-        FieldProblem(("body", field, i), f"{model.__name__.lower()} {id_} not found")
+        FieldProblem(("body", field, i), f"{name} {id_} not found")
         for i, id_ in enumerate(ids)
         if id_ not in found
     ]
     return [found[i] for i in ids if i in found], problems
 
 
-def _resolve_and_check(
-    session: Session, draft: Draft, *, media_dir: Path, base_url: str, post_id: str
-) -> Resolved:
-    """Every rule a post must meet to be stored; raises InvalidInput naming each problem."""
-    media, problems = _load(session, Media, draft.media_ids, "media_ids")
-    objectives, more = _load(session, Objective, draft.objective_ids, "objective_ids")
+def _resolve(draft: Draft, found: Found) -> tuple[Resolved, list[FieldProblem]]:
+    """The rows a draft names, and a problem for each id that names nothing."""
+    media, problems = _pick(found.media, draft.media_ids, "media_ids", "media")
+    objectives, more = _pick(found.objectives, draft.objective_ids, "objective_ids", "objective")
     problems += more
-    channels, more = _load(session, Channel, draft.channel_ids, "channel_ids")
+    channels, more = _pick(found.channels, draft.channel_ids, "channel_ids", "channel")
     problems += more
-    scheduling = draft.state == PostState.scheduled
+    return Resolved(media=media, objectives=objectives, channels=channels), problems
 
-    if scheduling:
-        if not draft.objective_ids:
-            problems.append(
-                FieldProblem(
-                    ("body", "objective_ids"), "a scheduled post needs at least one objective"
-                )
+
+def _scheduling_problems(draft: Draft) -> list[FieldProblem]:
+    """What a scheduled post must have: objectives, channels and a time."""
+    if draft.state != PostState.scheduled:
+        return []
+    problems = []
+    if not draft.objective_ids:
+        problems.append(
+            FieldProblem(("body", "objective_ids"), "a scheduled post needs at least one objective")
+        )
+    if not draft.channel_ids:
+        problems.append(
+            FieldProblem(("body", "channel_ids"), "a scheduled post needs at least one channel")
+        )
+    if draft.scheduled_at is None:
+        problems.append(
+            FieldProblem(
+                ("body", "scheduled_at"), "a scheduled post needs scheduled_at (or publish_now)"
             )
-        if not draft.channel_ids:
-            problems.append(
-                FieldProblem(("body", "channel_ids"), "a scheduled post needs at least one channel")
-            )
-        if draft.scheduled_at is None:
-            problems.append(
-                FieldProblem(
-                    ("body", "scheduled_at"), "a scheduled post needs scheduled_at (or publish_now)"
-                )
-            )
-    for i, objective in enumerate(objectives):
-        if objective.archived and scheduling:
-            problems.append(
-                FieldProblem(
-                    ("body", "objective_ids", i), f"objective {objective.name!r} is archived"
-                )
-            )
-    for i, channel in enumerate(channels):
+        )
+    return problems
+
+
+def _usability_problems(draft: Draft, resolved: Resolved) -> list[FieldProblem]:
+    """Objectives and channels the post may not use: archived, disabled, external."""
+    scheduling = draft.state == PostState.scheduled
+    problems = [
+        FieldProblem(("body", "objective_ids", i), f"objective {objective.name!r} is archived")
+        for i, objective in enumerate(resolved.objectives)
+        if objective.archived and scheduling
+    ]
+    for i, channel in enumerate(resolved.channels):
         if draft.internal_only and channel.audience != "internal":
             problems.append(
                 FieldProblem(
@@ -133,37 +156,101 @@ def _resolve_and_check(
                     channel_id=channel.id,
                 )
             )
+    return problems
+
+
+# The platform problems of one request, by (platform, what the platform reads of it):
+# a batch of posts with the same text is validated once per platform.
+PlatformChecks = dict[tuple[Any, ...], list[Any]]
+
+
+def _platform_problems(
+    draft: Draft,
+    resolved: Resolved,
+    *,
+    post_id: str,
+    media_dir: Path,
+    base_url: str,
+    seen: PlatformChecks,
+) -> list[FieldProblem]:
+    """Each chosen channel's platform rules (length, media, ...), for scheduled posts."""
+    if draft.state != PostState.scheduled:
+        return []
+    request = publish_request(
+        delivery_id="",
+        post_id=post_id,
+        text=draft.text,
+        title=draft.title,
+        link=draft.link,
+        media=resolved.media,
+        objectives=resolved.objectives,
+        scheduled_at=draft.scheduled_at,
+        internal_only=draft.internal_only,
+        media_dir=media_dir,
+        base_url=base_url,
+    )
+    # Everything but the ids: post ids have one length, so its URL's length is the same.
+    content = (
+        draft.text,
+        draft.title,
+        draft.link,
+        tuple(m.id for m in resolved.media),
+        tuple((o.id, o.name) for o in resolved.objectives),
+        draft.scheduled_at,
+        draft.internal_only,
+    )
+    problems = []
+    for channel in resolved.channels:
+        platform = get_platform(channel.platform)
+        key = (channel.platform, *content)
+        if key not in seen:
+            seen[key] = platform.validate(request)
+        problems += [
+            FieldProblem(
+                ("body", problem.field),
+                f"{channel.name} ({platform.label}): {problem.message}",
+                type="platform_rule",
+                channel_id=channel.id,
+            )
+            for problem in seen[key]
+        ]
+    return problems
+
+
+def _check(
+    draft: Draft,
+    found: Found,
+    *,
+    post_id: str,
+    media_dir: Path,
+    base_url: str,
+    seen: PlatformChecks,
+) -> tuple[Resolved, list[FieldProblem]]:
+    """Every rule a post must meet to be stored; platform rules only once the rest hold."""
+    resolved, problems = _resolve(draft, found)
+    problems += _scheduling_problems(draft) + _usability_problems(draft, resolved)
+    if not problems:
+        problems = _platform_problems(
+            draft, resolved, post_id=post_id, media_dir=media_dir, base_url=base_url, seen=seen
+        )
+    return resolved, problems
+
+
+def _resolve_and_check(
+    session: Session, draft: Draft, *, media_dir: Path, base_url: str, post_id: str
+) -> Resolved:
+    """Every rule a post must meet to be stored; raises InvalidInput naming each problem."""
+    resolved, problems = _check(
+        draft,
+        _find(session, [draft]),
+        post_id=post_id,
+        media_dir=media_dir,
+        base_url=base_url,
+        seen={},
+    )
     if problems:
         raise InvalidInput(problems)
-
-    if scheduling:
-        request = publish_request(
-            delivery_id="",
-            post_id=post_id,
-            text=draft.text,
-            title=draft.title,
-            link=draft.link,
-            media=media,
-            objectives=objectives,
-            scheduled_at=draft.scheduled_at,
-            internal_only=draft.internal_only,
-            media_dir=media_dir,
-            base_url=base_url,
-        )
-        for channel in channels:
-            platform = get_platform(channel.platform)
-            for problem in platform.validate(request):
-                problems.append(
-                    FieldProblem(
-                        ("body", problem.field),
-                        f"{channel.name} ({platform.label}): {problem.message}",
-                        type="platform_rule",
-                        channel_id=channel.id,
-                    )
-                )
-        if problems:
-            raise InvalidInput(problems)
-    return Resolved(media=media, objectives=objectives, channels=channels)
+    return resolved
 
 
 def _scheduled_at(
@@ -221,11 +308,9 @@ def _sync_deliveries(post: Post, channels: list[Channel], *, now: datetime) -> N
         delivery.updated_at = now
 
 
-def create(
-    session: Session, *, data: PostCreate, user: User, now: datetime, media_dir: Path, base_url: str
-) -> Post:
+def _draft(data: PostCreate, *, now: datetime) -> Draft:
     state = PostState(data.status)
-    draft = Draft(
+    return Draft(
         text=data.text,
         title=data.title,
         link=data.link,
@@ -238,27 +323,90 @@ def create(
         internal_only=data.internal_only,
         state=state,
     )
-    post = Post(
+
+
+def _new_post(draft: Draft, *, user: User, now: datetime) -> Post:
+    return Post(
         id=new_id(),
         text=draft.text,
         title=draft.title,
         link=draft.link,
         internal_only=draft.internal_only,
-        state=state,
+        state=draft.state,
         scheduled_at=draft.scheduled_at,
         created_by_id=user.id,
         updated_by_id=user.id,
         created_at=now,
         updated_at=now,
     )
-    resolved = _resolve_and_check(
-        session, draft, media_dir=media_dir, base_url=base_url, post_id=post.id
-    )
+
+
+def _store(session: Session, post: Post, resolved: Resolved, *, now: datetime) -> None:
     session.add(post)
     _write_links(session, post, resolved)
     _sync_deliveries(post, resolved.channels, now=now)
+
+
+def create(
+    session: Session, *, data: PostCreate, user: User, now: datetime, media_dir: Path, base_url: str
+) -> Post:
+    draft = _draft(data, now=now)
+    post = _new_post(draft, user=user, now=now)
+    resolved = _resolve_and_check(
+        session, draft, media_dir=media_dir, base_url=base_url, post_id=post.id
+    )
+    _store(session, post, resolved, now=now)
     session.flush()
     return post
+
+
+def _at_index(index: int, problems: list[FieldProblem]) -> list[FieldProblem]:
+    """A post's problems located in the batch: body.posts.<index>.<field>."""
+    return [
+        FieldProblem(("body", "posts", index, *p.loc[1:]), p.msg, p.type, p.channel_id)
+        for p in problems
+    ]
+
+
+def create_many(
+    session: Session,
+    *,
+    items: Sequence[PostCreate],
+    user: User,
+    now: datetime,
+    media_dir: Path,
+    base_url: str,
+) -> list[Post]:
+    """Create every post or none: all problems of all posts are named, by index.
+
+    The rows the posts name are loaded once, each platform rule runs once per distinct
+    text, and the posts are written in one flush (bulk INSERTs)."""
+    drafts: list[Draft | None] = []
+    problems: list[FieldProblem] = []
+    for index, data in enumerate(items):
+        try:
+            drafts.append(_draft(data, now=now))
+        except InvalidInput as exc:
+            drafts.append(None)
+            problems += _at_index(index, exc.problems)
+    found = _find(session, [d for d in drafts if d is not None])
+    seen: PlatformChecks = {}
+    ready: list[tuple[Post, Resolved]] = []
+    for index, draft in enumerate(drafts):
+        if draft is None:
+            continue
+        post = _new_post(draft, user=user, now=now)
+        resolved, more = _check(
+            draft, found, post_id=post.id, media_dir=media_dir, base_url=base_url, seen=seen
+        )
+        problems += _at_index(index, more)
+        ready.append((post, resolved))
+    if problems:
+        raise InvalidInput(problems)
+    for post, resolved in ready:
+        _store(session, post, resolved, now=now)
+    session.flush()
+    return [post for post, _ in ready]
 
 
 def _locked_post(session: Session, post_id: str) -> Post:

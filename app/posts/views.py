@@ -10,7 +10,15 @@ from app.coverage.views import cell_out
 from app.deps import Editor, NowDep, RuntimeDep, SessionDep, Viewer
 from app.pagination import Page, PageDep
 from app.posts import flows, service
-from app.posts.schemas import DeliveryOut, PostCreate, PostOut, PostUpdate, PostWithCoverage
+from app.posts.schemas import (
+    DeliveryOut,
+    PostBatch,
+    PostBatchOut,
+    PostCreate,
+    PostOut,
+    PostUpdate,
+    PostWithCoverage,
+)
 from app.posts.status import PostStatus
 from app.runtime import Runtime
 from app.schemas import UTCTime
@@ -36,6 +44,34 @@ def create_post(
         base_url=runtime.settings.base_url,
     )
     return with_coverage(session, runtime, now, after, service.written_out(post))
+
+
+@router.post("/posts/batch", status_code=status.HTTP_201_CREATED)
+def create_posts(
+    body: PostBatch,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+    user: Editor,
+    after: BackgroundTasks,
+) -> PostBatchOut:
+    """Create up to 1,000 posts (each as for POST /posts) at once, all or none; a
+    problem names the post's index, e.g. `["body", "posts", 3, "text"]`."""
+    created = service.create_many(
+        session,
+        items=body.posts,
+        user=user,
+        now=now,
+        media_dir=runtime.settings.media_dir,
+        base_url=runtime.settings.base_url,
+    )
+    cells = flows.after_post_change(
+        session, runtime, now=now, touched=flows.touches(*created), after=after
+    )
+    return PostBatchOut(
+        items=[service.written_out(p) for p in created],
+        coverage=[cell_out(c, False) for c in cells],
+    )
 
 
 @router.get("/posts")
