@@ -82,9 +82,12 @@ def run(workdir: Path, *, repeats: int = 200) -> dict[str, float]:
         user = get_or_create_user(session, email="bench@example.org", role=Role.admin, now=now)
         token = create_token(session, user=user, now=now)
     try:
-        with served(runtime) as base, httpx.Client(
-            base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
-        ) as client:
+        with (
+            served(runtime) as base,
+            httpx.Client(
+                base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
+            ) as client,
+        ):
             objective = client.post("/objectives", json={"name": "Bench"}).json()
             channel = client.post(
                 "/channels",
