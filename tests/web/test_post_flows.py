@@ -112,13 +112,13 @@ def test_a_month_with_more_posts_than_a_page_says_so_and_links_to_the_rest(
     page = editor_web.get("/calendar?view=month&date=2026-11-24")
     assert page.status_code == 200
     assert _chips(page.text) == 1000
-    assert "Showing posts 1–1,000 of 1,001 in this month" in page.text
+    assert "Showing posts 1 to 1,000 of 1,001 in this month" in page.text
     more = re.search(r'<a href="([^"]+)" rel="next">More posts \(1 later\)</a>', page.text)
     assert more, page.text
     rest = editor_web.get(more.group(1).replace("&amp;", "&"))
     assert rest.status_code == 200
     assert _chips(rest.text) == 1 and "The last one" in rest.text
-    assert "Showing posts 1,001–1,001 of 1,001" in rest.text
+    assert "Showing posts 1,001 to 1,001 of 1,001" in rest.text
     assert 'rel="prev">Earlier posts</a>' in rest.text
 
     # A month that fits shows no notice.
