@@ -6,11 +6,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, and_, case, cast, func, literal, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from app.alerts.models import Alert, AlertKind
@@ -128,6 +143,7 @@ def counts(
         post_objectives.c.objective_id.in_([o.id for o in objectives]),
         Post.scheduled_at >= low,
         Post.scheduled_at < high,
+        by_zone=True,
     )
     return _summed(session, per_post, with_ids=with_ids)
 
@@ -148,6 +164,12 @@ def counts_on(
         return {pair: found[pair] for pair in pairs if pair in found}
     if not pairs:
         return {}
+    if len(pairs) == 1:
+        # The common case (one post, one objective): a statement built once.
+        oid, day = pairs[0]
+        low, high = day_bounds(day, by_id[oid].timezone)
+        params = {"oid": oid, "day": day.isoformat(), "low": low, "high": high}
+        return _read_counts(session, _one_day_query(), params)
     # Each pair is one local day of one objective: its UTC bounds say which day a post
     # falls on, so no time zone arithmetic is needed in SQL.
     spans = []
@@ -167,11 +189,12 @@ def counts_on(
     return _summed(session, _per_post(day_of, or_(*(cond for cond, _ in spans))))
 
 
-def _per_post(day: ColumnElement[Any], *where: ColumnElement[bool]) -> Any:
+def _per_post(day: ColumnElement[Any], *where: ColumnElement[bool], by_zone: bool = False) -> Any:
     """One row per (objective, post) with flags over its deliveries: joins and grouping
-    the database does in bulk, not a look-up per post."""
+    the database does in bulk, not a look-up per post. `by_zone`: the day expression
+    reads the objective's time zone, so the objectives are joined."""
     active = Delivery.status.not_in([DeliveryStatus.failed, DeliveryStatus.cancelled])
-    return (
+    query = (
         select(
             post_objectives.c.objective_id,
             day.label("day"),
@@ -184,7 +207,6 @@ def _per_post(day: ColumnElement[Any], *where: ColumnElement[bool]) -> Any:
         )
         .select_from(post_objectives)
         .join(Post, Post.id == post_objectives.c.post_id)
-        .join(Objective, Objective.id == post_objectives.c.objective_id)
         .join(Delivery, Delivery.post_id == Post.id)
         .where(
             *where,
@@ -192,8 +214,21 @@ def _per_post(day: ColumnElement[Any], *where: ColumnElement[bool]) -> Any:
             Post.kind == PostKind.post,
         )
         .group_by(post_objectives.c.objective_id, "day", Post.id)
-        .subquery()
     )
+    if by_zone:
+        query = query.join(Objective, Objective.id == post_objectives.c.objective_id)
+    return query.subquery()
+
+
+@cache
+def _one_day_query() -> Select[Any]:
+    per_post = _per_post(
+        bindparam("day", type_=String()),
+        post_objectives.c.objective_id == bindparam("oid"),
+        Post.scheduled_at >= bindparam("low", type_=UTCDateTime()),
+        Post.scheduled_at < bindparam("high", type_=UTCDateTime()),
+    )
+    return _sums(per_post)
 
 
 def _summed(
@@ -201,6 +236,12 @@ def _summed(
 ) -> dict[tuple[str, date], Counts]:
     """The per-post rows summed per (objective, day)."""
     postgres = session.get_bind().dialect.name == "postgresql"
+    concat = (func.string_agg if postgres else func.group_concat) if with_ids else None
+    return _read_counts(session, _sums(per_post, concat=concat))
+
+
+def _sums(per_post: Any, *, concat: Any = None) -> Select[Any]:
+    """Sum the per-post rows per (objective, day); with `concat`, list the post ids too."""
     columns: list[Any] = [
         per_post.c.objective_id,
         per_post.c.day,
@@ -208,21 +249,25 @@ def _summed(
         func.sum(per_post.c.published).label("published"),
         func.sum(per_post.c.failed).label("failed"),
     ]
-    if with_ids:
-        concat = func.string_agg if postgres else func.group_concat
+    if concat is not None:
         columns += [
             concat(case((per_post.c.planned == 1, per_post.c.post_id)), ",").label("planned_ids"),
             concat(case((per_post.c.published == 1, per_post.c.post_id)), ",").label(
                 "published_ids"
             ),
         ]
-    query = select(*columns).group_by(per_post.c.objective_id, per_post.c.day)
-    if postgres:
+    return select(*columns).group_by(per_post.c.objective_id, per_post.c.day)
+
+
+def _read_counts(
+    session: Session, query: Select[Any], params: dict[str, Any] | None = None
+) -> dict[tuple[str, date], Counts]:
+    if params is None and session.get_bind().dialect.name == "postgresql":
         # Grouping a few hundred thousand rows sorts in memory, not on disk (this
-        # transaction only).
+        # transaction only; one objective-day needs none of it).
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     result: dict[tuple[str, date], Counts] = {}
-    for row in session.execute(query):
+    for row in session.execute(query, params):
         local = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
         result[(row.objective_id, local)] = Counts(
             planned=int(row.planned or 0),
@@ -366,6 +411,13 @@ def _settle(
     return result
 
 
+def _known_objectives(session: Session, ids: set[str]) -> list[Objective]:
+    """The objectives, from the session's identity map when there (a post just written
+    holds its own), else read."""
+    known = [o for o in (session.get(Objective, i) for i in ids) if o is not None]
+    return sorted(known, key=lambda o: (o.name, o.id))
+
+
 def _objectives(session: Session, ids: Iterable[str] | None) -> list[Objective]:
     query = select(Objective)
     if ids is not None:
@@ -454,7 +506,7 @@ def effect(
     pairs = {(oid, at) for oid, at in touched if at is not None}
     if not pairs:
         return []
-    by_id = {o.id: o for o in _objectives(session, {oid for oid, _ in pairs})}
+    by_id = {o.id: o for o in _known_objectives(session, {oid for oid, _ in pairs})}
     wanted = {
         (oid, at.astimezone(ZoneInfo(by_id[oid].timezone)).date())
         for oid, at in pairs
