@@ -17,7 +17,11 @@ from app.users.models import Role, User
 from app.users.service import record_token_use, user_for_token
 
 
-def no_nul_in_url(request: Request) -> None:
+# Dependencies that neither wait nor touch the database are `async def`: FastAPI runs
+# them on the event loop instead of handing each to a worker thread and back.
+
+
+async def no_nul_in_url(request: Request) -> None:
     """Refuse U+0000 in path and query values: PostgreSQL text can neither store nor compare it."""
     values = [("path", k, v) for k, v in request.path_params.items()]
     values += [("query", k, v) for k, v in request.query_params.multi_items()]
@@ -30,7 +34,7 @@ def no_nul_in_url(request: Request) -> None:
         raise RequestValidationError(problems)
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -59,7 +63,7 @@ def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_now(runtime: RuntimeDep) -> datetime:
+async def get_now(runtime: RuntimeDep) -> datetime:
     return runtime.clock.now()
 
 
@@ -123,7 +127,7 @@ _RANK = {Role.viewer: 0, Role.editor: 1, Role.admin: 2}
 def require(role: Role):  # type: ignore[no-untyped-def]
     """A dependency that lets through users with `role` or a higher one."""
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if _RANK[Role(user.role)] < _RANK[role]:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"this needs the {role.value} role; you are {user.role}"
