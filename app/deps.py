@@ -16,7 +16,6 @@ from app.runtime import Runtime
 from app.users.models import Role, User
 from app.users.service import record_token_use, user_for_token
 
-
 # Dependencies that neither wait nor touch the database are `async def`: FastAPI runs
 # them on the event loop instead of handing each to a worker thread and back.
 

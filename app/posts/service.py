@@ -30,6 +30,7 @@ from app.posts.schemas import NULLABLE_ON_PATCH, DeliveryOut, PostCreate, PostOu
 from app.posts.status import PostStatus, post_status
 from app.schemas import patch_fields
 from app.users.models import User
+from connectors.base import PublishRequest
 from connectors.registry import get_platform
 
 # A scheduled_at this far in the past is still taken as "now" (clock skew, slow clients).
@@ -164,19 +165,10 @@ def _usability_problems(draft: Draft, resolved: Resolved) -> list[FieldProblem]:
 PlatformChecks = dict[tuple[Any, ...], list[Any]]
 
 
-def _platform_problems(
-    draft: Draft,
-    resolved: Resolved,
-    *,
-    post_id: str,
-    media_dir: Path,
-    base_url: str,
-    seen: PlatformChecks,
-) -> list[FieldProblem]:
-    """Each chosen channel's platform rules (length, media, ...), for scheduled posts."""
-    if draft.state != PostState.scheduled:
-        return []
-    request = publish_request(
+def _request(
+    draft: Draft, resolved: Resolved, post_id: str, media_dir: Path, base_url: str
+) -> PublishRequest:
+    return publish_request(
         delivery_id="",
         post_id=post_id,
         text=draft.text,
@@ -189,6 +181,20 @@ def _platform_problems(
         media_dir=media_dir,
         base_url=base_url,
     )
+
+
+def _platform_problems(
+    draft: Draft,
+    resolved: Resolved,
+    *,
+    post_id: str,
+    media_dir: Path,
+    base_url: str,
+    seen: PlatformChecks,
+) -> list[FieldProblem]:
+    """Each chosen channel's platform rules (length, media, ...), for scheduled posts."""
+    if draft.state != PostState.scheduled:
+        return []
     # Everything but the ids: post ids have one length, so its URL's length is the same.
     content = (
         draft.text,
@@ -204,7 +210,7 @@ def _platform_problems(
         platform = get_platform(channel.platform)
         key = (channel.platform, *content)
         if key not in seen:
-            seen[key] = platform.validate(request)
+            seen[key] = platform.validate(_request(draft, resolved, post_id, media_dir, base_url))
         problems += [
             FieldProblem(
                 ("body", problem.field),
