@@ -82,14 +82,36 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
 
+        # Read-only sessions (see read_only) begin DEFERRED and never wait for that lock.
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if _reads_only(conn) else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+    @event.listens_for(engine, "begin")
+    def _read_only_transaction(conn: Any) -> None:
+        if _reads_only(conn):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+    return engine
+
+
+READ_ONLY = "cadence_read_only"
+
+
+def _reads_only(conn: Any) -> bool:
+    return bool(conn.get_execution_options().get(READ_ONLY))
+
+
+def read_only(engine: Engine) -> Engine:
+    """The engine for transactions that only read: on SQLite a plain (deferred) BEGIN,
+    which takes no write lock, so reads go on while a writer holds it; on PostgreSQL
+    a READ ONLY transaction, so a stray write fails loudly instead of locking rows."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

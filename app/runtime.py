@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +17,7 @@ import app.models  # noqa: F401  (every model mapped before any query)
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.crypto import CredentialBox
-from app.db import make_engine, make_session_factory
+from app.db import make_engine, make_session_factory, read_only
 from app.keys import load_keys
 
 
@@ -41,6 +42,11 @@ class Runtime:
             clock=clock or SystemClock(),
             box=CredentialBox(load_keys(settings, engine)),
         )
+
+    @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        """Sessions for work that only reads (GET requests): they take no write lock."""
+        return make_session_factory(read_only(self.engine))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from app.db import make_engine
-from bench import coverage, engine, naive, transports, validation
+from bench import api, coverage, engine, naive, transports, validation
 from bench.common import Report, sink
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/cadence_bench"
@@ -48,7 +48,7 @@ def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        help="transports naive sqlite postgres realistic second memory coverage text",
+        help="transports naive sqlite postgres realistic second memory coverage text api",
     )
     args = parser.parse_args()
     n = 500 if args.quick else args.posts
@@ -65,6 +65,7 @@ def main() -> None:
             "memory",
             "coverage",
             "text",
+            "api",
         ]
     )
     report = Report()
@@ -196,6 +197,22 @@ def main() -> None:
                 ratio_10k_1k=timings[10_000] / timings[1_000],
                 note="linear is about 10",
             )
+    if "api" in want:
+        r = api.run(workdir, repeats=50 if args.quick else 200)
+        report.add(
+            "API: GET /healthz vs POST /posts, SQLite",
+            healthz_p50_ms=r["healthz_p50_ms"],
+            create_p50_ms=r["create_p50_ms"],
+            ratio=r["ratio"],
+            target=f"<= {api.TARGET_RATIO:.0f}x",
+            note="uvicorn in-process on 127.0.0.1, real HTTP, one objective, one webhook channel",
+        )
+        report.add(
+            "API: 1,000 posts in one batch vs 100 single creates, SQLite",
+            batch_1000_s=r["batch_1000_s"],
+            hundred_singles_s=r["hundred_singles_s"],
+            note="POST /posts/batch against 100 x POST /posts",
+        )
     print()
     print(report.markdown())
     print()

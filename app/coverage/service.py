@@ -6,11 +6,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, case, cast, func, literal, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from app.alerts.models import Alert, AlertKind
@@ -123,13 +138,66 @@ def counts(
         return {}
     low = min(day_bounds(start, o.timezone)[0] for o in objectives)
     high = max(day_bounds(end, o.timezone)[1] for o in objectives)
-    # One row per (objective, post) with flags over its deliveries, then summed per day:
-    # joins and grouping the database does in bulk, not a look-up per post.
+    per_post = _per_post(
+        _local_day(session, objectives, low, high),
+        post_objectives.c.objective_id.in_([o.id for o in objectives]),
+        Post.scheduled_at >= low,
+        Post.scheduled_at < high,
+        by_zone=True,
+    )
+    return _summed(session, per_post, with_ids=with_ids)
+
+
+# Above this many objective-days, one window query beats a condition per day (and
+# stays clear of SQLite's expression depth limit).
+PRECISE_DAYS = 32
+
+
+def counts_on(
+    session: Session, objectives: Sequence[Objective], wanted: Iterable[tuple[str, date]]
+) -> dict[tuple[str, date], Counts]:
+    """Counts for just these (objective id, local day) pairs, in one grouped query."""
+    by_id = {o.id: o for o in objectives}
+    pairs = sorted({(oid, day) for oid, day in wanted if oid in by_id})
+    if len(pairs) > PRECISE_DAYS:
+        found = counts(session, objectives, min(d for _, d in pairs), max(d for _, d in pairs))
+        return {pair: found[pair] for pair in pairs if pair in found}
+    if not pairs:
+        return {}
+    if len(pairs) == 1:
+        # The common case (one post, one objective): a statement built once.
+        oid, day = pairs[0]
+        low, high = day_bounds(day, by_id[oid].timezone)
+        params = {"oid": oid, "day": day.isoformat(), "low": low, "high": high}
+        return _read_counts(session, _one_day_query(), params)
+    # Each pair is one local day of one objective: its UTC bounds say which day a post
+    # falls on, so no time zone arithmetic is needed in SQL.
+    spans = []
+    for oid, day in pairs:
+        low, high = day_bounds(day, by_id[oid].timezone)
+        spans.append(
+            (
+                and_(
+                    post_objectives.c.objective_id == oid,
+                    Post.scheduled_at >= low,
+                    Post.scheduled_at < high,
+                ),
+                literal(day.isoformat()),
+            )
+        )
+    day_of = case(*spans)
+    return _summed(session, _per_post(day_of, or_(*(cond for cond, _ in spans))))
+
+
+def _per_post(day: ColumnElement[Any], *where: ColumnElement[bool], by_zone: bool = False) -> Any:
+    """One row per (objective, post) with flags over its deliveries: joins and grouping
+    the database does in bulk, not a look-up per post. `by_zone`: the day expression
+    reads the objective's time zone, so the objectives are joined."""
     active = Delivery.status.not_in([DeliveryStatus.failed, DeliveryStatus.cancelled])
-    per_post = (
+    query = (
         select(
             post_objectives.c.objective_id,
-            _local_day(session, objectives, low, high).label("day"),
+            day.label("day"),
             Post.id.label("post_id"),
             func.max(case((active, 1), else_=0)).label("planned"),
             func.max(case((Delivery.status == DeliveryStatus.published, 1), else_=0)).label(
@@ -139,18 +207,41 @@ def counts(
         )
         .select_from(post_objectives)
         .join(Post, Post.id == post_objectives.c.post_id)
-        .join(Objective, Objective.id == post_objectives.c.objective_id)
         .join(Delivery, Delivery.post_id == Post.id)
         .where(
-            post_objectives.c.objective_id.in_([o.id for o in objectives]),
+            *where,
             Post.state == PostState.scheduled,
             Post.kind == PostKind.post,
-            Post.scheduled_at >= low,
-            Post.scheduled_at < high,
         )
         .group_by(post_objectives.c.objective_id, "day", Post.id)
-        .subquery()
     )
+    if by_zone:
+        query = query.join(Objective, Objective.id == post_objectives.c.objective_id)
+    return query.subquery()
+
+
+@cache
+def _one_day_query() -> Select[Any]:
+    per_post = _per_post(
+        bindparam("day", type_=String()),
+        post_objectives.c.objective_id == bindparam("oid"),
+        Post.scheduled_at >= bindparam("low", type_=UTCDateTime()),
+        Post.scheduled_at < bindparam("high", type_=UTCDateTime()),
+    )
+    return _sums(per_post)
+
+
+def _summed(
+    session: Session, per_post: Any, *, with_ids: bool = False
+) -> dict[tuple[str, date], Counts]:
+    """The per-post rows summed per (objective, day)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    concat = (func.string_agg if postgres else func.group_concat) if with_ids else None
+    return _read_counts(session, _sums(per_post, concat=concat))
+
+
+def _sums(per_post: Any, *, concat: Any = None) -> Select[Any]:
+    """Sum the per-post rows per (objective, day); with `concat`, list the post ids too."""
     columns: list[Any] = [
         per_post.c.objective_id,
         per_post.c.day,
@@ -158,25 +249,25 @@ def counts(
         func.sum(per_post.c.published).label("published"),
         func.sum(per_post.c.failed).label("failed"),
     ]
-    if with_ids:
-        concat = (
-            func.string_agg
-            if session.get_bind().dialect.name == "postgresql"
-            else func.group_concat
-        )
+    if concat is not None:
         columns += [
             concat(case((per_post.c.planned == 1, per_post.c.post_id)), ",").label("planned_ids"),
             concat(case((per_post.c.published == 1, per_post.c.post_id)), ",").label(
                 "published_ids"
             ),
         ]
-    query = select(*columns).group_by(per_post.c.objective_id, per_post.c.day)
-    if session.get_bind().dialect.name == "postgresql":
+    return select(*columns).group_by(per_post.c.objective_id, per_post.c.day)
+
+
+def _read_counts(
+    session: Session, query: Select[Any], params: dict[str, Any] | None = None
+) -> dict[tuple[str, date], Counts]:
+    if params is None and session.get_bind().dialect.name == "postgresql":
         # Grouping a few hundred thousand rows sorts in memory, not on disk (this
-        # transaction only).
+        # transaction only; one objective-day needs none of it).
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     result: dict[tuple[str, date], Counts] = {}
-    for row in session.execute(query):
+    for row in session.execute(query, params):
         local = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
         result[(row.objective_id, local)] = Counts(
             planned=int(row.planned or 0),
@@ -192,6 +283,20 @@ def _ids(joined: str | None) -> tuple[str, ...]:
     return tuple(sorted(joined.split(","))) if joined else ()
 
 
+def cell(objective: Objective, day: date, found: Counts, *, now: datetime) -> Cell:
+    return Cell(
+        objective_id=objective.id,
+        day=day,
+        required=required(objective, day),
+        planned=found.planned,
+        published=found.published,
+        failed=found.failed,
+        ended=day < local_today(now, objective.timezone),
+        planned_ids=found.planned_ids,
+        published_ids=found.published_ids,
+    )
+
+
 def cells(
     session: Session,
     objectives: Sequence[Objective],
@@ -202,25 +307,11 @@ def cells(
     with_ids: bool = False,
 ) -> list[Cell]:
     found = counts(session, objectives, start, end, with_ids=with_ids)
-    out = []
-    for objective in objectives:
-        today = local_today(now, objective.timezone)
-        for day in days(start, end):
-            c = found.get((objective.id, day), Counts())
-            out.append(
-                Cell(
-                    objective_id=objective.id,
-                    day=day,
-                    required=required(objective, day),
-                    planned=c.planned,
-                    published=c.published,
-                    failed=c.failed,
-                    ended=day < today,
-                    planned_ids=c.planned_ids,
-                    published_ids=c.published_ids,
-                )
-            )
-    return out
+    return [
+        cell(objective, day, found.get((objective.id, day), Counts()), now=now)
+        for objective in objectives
+        for day in days(start, end)
+    ]
 
 
 @dataclass
@@ -229,8 +320,119 @@ class CheckResult:
     resolved: list[str] = field(default_factory=list)
 
 
+# (kind, objective id, local day): one coverage alert's subject.
+AlertKey = tuple[AlertKind, str, date]
+
+
 def _label(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b}"
+
+
+def _verdict(
+    cell: Cell, objective: Objective, *, now: datetime, lookahead_days: int
+) -> tuple[AlertKey, str | None] | None:
+    """The alert a cell calls for: its key and message, None as message when the day is
+    fine, or no verdict at all when the day is outside what the check looks at."""
+    today = local_today(now, objective.timezone)
+    if today <= cell.day < today + timedelta(days=lookahead_days):
+        if cell.planned >= cell.required:
+            return (AlertKind.objective_uncovered, objective.id, cell.day), None
+        return (AlertKind.objective_uncovered, objective.id, cell.day), (
+            f"{'No post' if cell.planned == 0 else 'Not enough posts'} planned for "
+            f"*{objective.name}* on {_label(cell.day)} — {cell.planned} of {cell.required}"
+        )
+    if today - timedelta(days=MISSED_LOOKBACK_DAYS) <= cell.day < today:
+        if cell.published >= cell.required:
+            return (AlertKind.objective_missed, objective.id, cell.day), None
+        return (AlertKind.objective_missed, objective.id, cell.day), (
+            f"*{objective.name}* was missed on {_label(cell.day)} — "
+            f"{cell.published} of {cell.required} published"
+        )
+    return None
+
+
+def _verdicts(
+    found: Iterable[Cell], by_id: dict[str, Objective], *, now: datetime, lookahead_days: int
+) -> dict[AlertKey, str | None]:
+    out: dict[AlertKey, str | None] = {}
+    for c in found:
+        verdict = _verdict(c, by_id[c.objective_id], now=now, lookahead_days=lookahead_days)
+        if verdict is not None:
+            out[verdict[0]] = verdict[1]
+    return out
+
+
+def _open_alert_keys(session: Session, objective_ids: Iterable[str]) -> set[AlertKey]:
+    rows = session.execute(
+        select(Alert.kind, Alert.objective_id, Alert.day).where(
+            Alert.kind.in_(COVERAGE_KINDS),
+            Alert.resolved_at.is_(None),
+            Alert.objective_id.in_(list(objective_ids)),
+        )
+    ).all()
+    # Coverage alerts always have an objective and a day.
+    return {(AlertKind(kind), oid, day) for kind, oid, day in rows if oid and day}
+
+
+def _settle(
+    session: Session,
+    verdicts: dict[AlertKey, str | None],
+    by_id: dict[str, Objective],
+    *,
+    now: datetime,
+) -> CheckResult:
+    """Resolve the open alerts whose day is now fine or over, open the ones called for."""
+    result = CheckResult()
+    already_open = _open_alert_keys(session, by_id)
+    for key in sorted(already_open, key=lambda k: (k[1], k[2], k[0])):
+        kind, objective_id, day = key
+        # Past days' "uncovered" alerts end with the day: "missed" takes over.
+        stale = kind == AlertKind.objective_uncovered and day < local_today(
+            now, by_id[objective_id].timezone
+        )
+        if stale or (key in verdicts and verdicts[key] is None):
+            resolved = resolve_alert(session, kind=kind, key=f"{objective_id}:{day}", now=now)
+            if resolved:
+                result.resolved.append(resolved)
+    for (kind, objective_id, day), message in verdicts.items():
+        if message is None or (kind, objective_id, day) in already_open:
+            continue
+        opened = open_alert(
+            session,
+            kind=kind,
+            key=f"{objective_id}:{day}",
+            message=message,
+            now=now,
+            objective_id=objective_id,
+            day=day,
+        )
+        if opened:
+            result.opened.append(opened)
+    return result
+
+
+def _known_objectives(session: Session, ids: set[str]) -> list[Objective]:
+    """The objectives, from the session's identity map when there (a post just written
+    holds its own), else read."""
+    known = [o for o in (session.get(Objective, i) for i in ids) if o is not None]
+    return sorted(known, key=lambda o: (o.name, o.id))
+
+
+def _objectives(session: Session, ids: Iterable[str] | None) -> list[Objective]:
+    query = select(Objective)
+    if ids is not None:
+        query = query.where(Objective.id.in_(list(ids)))
+    return list(session.scalars(query.order_by(Objective.name)))
+
+
+def check_window(
+    objectives: Sequence[Objective], *, now: datetime, lookahead_days: int
+) -> tuple[date, date]:
+    """The days the check looks at, over every objective's time zone: the missed
+    lookback before today to the end of the lookahead."""
+    todays = [local_today(now, o.timezone) for o in objectives]
+    start = min(todays) - timedelta(days=MISSED_LOOKBACK_DAYS)
+    return start, max(todays) + timedelta(days=max(lookahead_days - 1, 0))
 
 
 def check(
@@ -246,73 +448,14 @@ def check(
     `objective_uncovered`; ended days with published < required open
     `objective_missed`. Each resolves by itself when its condition ends.
     """
-    query = select(Objective)
-    if objective_ids is not None:
-        query = query.where(Objective.id.in_(list(objective_ids)))
-    objectives = list(session.scalars(query.order_by(Objective.name)))
-    result = CheckResult()
+    objectives = _objectives(session, objective_ids)
     if not objectives:
-        return result
-    # One grouped query over the widest window any time zone needs.
-    reference = min(local_today(now, o.timezone) for o in objectives)
-    start = reference - timedelta(days=MISSED_LOOKBACK_DAYS)
-    end = max(local_today(now, o.timezone) for o in objectives) + timedelta(
-        days=max(lookahead_days - 1, 0)
-    )
-    wanted: dict[tuple[AlertKind, str, date], str] = {}
-    looked_at: set[tuple[AlertKind, str, date]] = set()
+        return CheckResult()
     by_id = {o.id: o for o in objectives}
-    for cell in cells(session, objectives, start, end, now=now):
-        objective = by_id[cell.objective_id]
-        today = local_today(now, objective.timezone)
-        if today <= cell.day < today + timedelta(days=lookahead_days):
-            key = (AlertKind.objective_uncovered, objective.id, cell.day)
-            looked_at.add(key)
-            if cell.planned < cell.required:
-                wanted[key] = (
-                    f"{'No post' if cell.planned == 0 else 'Not enough posts'} planned for "
-                    f"*{objective.name}* on {_label(cell.day)} — {cell.planned} of {cell.required}"
-                )
-        elif today - timedelta(days=MISSED_LOOKBACK_DAYS) <= cell.day < today:
-            key = (AlertKind.objective_missed, objective.id, cell.day)
-            looked_at.add(key)
-            if cell.published < cell.required:
-                wanted[key] = (
-                    f"*{objective.name}* was missed on {_label(cell.day)} — "
-                    f"{cell.published} of {cell.required} published"
-                )
-
-    open_alerts = session.execute(
-        select(Alert.kind, Alert.objective_id, Alert.day).where(
-            Alert.kind.in_(COVERAGE_KINDS),
-            Alert.resolved_at.is_(None),
-            Alert.objective_id.in_(list(by_id)),
-        )
-    ).all()
-    for kind, objective_id, day in open_alerts:
-        if objective_id is None or day is None:
-            continue  # coverage alerts always have both
-        key = (AlertKind(kind), objective_id, day)
-        today = local_today(now, by_id[objective_id].timezone)
-        # Past days' "uncovered" alerts end with the day: "missed" takes over.
-        stale = kind == AlertKind.objective_uncovered and day < today
-        if stale or (key in looked_at and key not in wanted):
-            resolved = resolve_alert(session, kind=key[0], key=f"{objective_id}:{day}", now=now)
-            if resolved:
-                result.resolved.append(resolved)
-    for (kind, objective_id, day), message in wanted.items():
-        opened = open_alert(
-            session,
-            kind=kind,
-            key=f"{objective_id}:{day}",
-            message=message,
-            now=now,
-            objective_id=objective_id,
-            day=day,
-        )
-        if opened:
-            result.opened.append(opened)
-    return result
+    start, end = check_window(objectives, now=now, lookahead_days=lookahead_days)
+    found = cells(session, objectives, start, end, now=now)
+    verdicts = _verdicts(found, by_id, now=now, lookahead_days=lookahead_days)
+    return _settle(session, verdicts, by_id, now=now)
 
 
 def gaps(session: Session, *, now: datetime, days_ahead: int) -> list[Cell]:
@@ -356,26 +499,24 @@ def effect(
     now: datetime,
     lookahead_days: int,
 ) -> list[Cell]:
-    """After a post was created, moved or cancelled: re-check its objectives at once
-    (opening or resolving alerts) and return the objective-days it touched, as they
-    stand now. `touched` pairs an objective id with the post's time, old and new."""
+    """After posts were created, moved or cancelled: the objective-days they touched, as
+    they stand now, with their alerts opened or resolved at once. `touched` pairs an
+    objective id with a post's time, old and new. Only those days are counted (in one
+    grouped query): the other days' counts did not change."""
     pairs = {(oid, at) for oid, at in touched if at is not None}
     if not pairs:
         return []
-    objective_ids = {oid for oid, _ in pairs}
-    check(session, now=now, lookahead_days=lookahead_days, objective_ids=objective_ids)
-    objectives = {
-        o.id: o for o in session.scalars(select(Objective).where(Objective.id.in_(objective_ids)))
+    by_id = {o.id: o for o in _known_objectives(session, {oid for oid, _ in pairs})}
+    wanted = {
+        (oid, at.astimezone(ZoneInfo(by_id[oid].timezone)).date())
+        for oid, at in pairs
+        if oid in by_id
     }
-    wanted = sorted(
-        {
-            (oid, at.astimezone(ZoneInfo(objectives[oid].timezone)).date())
-            for oid, at in pairs
-            if oid in objectives
-        },
-        key=lambda pair: (pair[1], objectives[pair[0]].name),
-    )
-    out = []
-    for oid, day in wanted:
-        out += cells(session, [objectives[oid]], day, day, now=now)
+    found = counts_on(session, list(by_id.values()), wanted)
+    out = [
+        cell(by_id[oid], day, found.get((oid, day), Counts()), now=now)
+        for oid, day in sorted(wanted, key=lambda pair: (pair[1], by_id[pair[0]].name))
+    ]
+    verdicts = _verdicts(out, by_id, now=now, lookahead_days=lookahead_days)
+    _settle(session, verdicts, by_id, now=now)
     return out

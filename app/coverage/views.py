@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query
-from sqlalchemy import select
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from sqlalchemy import func, select
 
 from app.alerts.announce import announce
 from app.alerts.models import Alert
@@ -13,10 +13,13 @@ from app.coverage.schemas import CoverageCellOut, CoverageCheckOut
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.errors import FieldProblem, InvalidInput
 from app.objectives.models import Objective
+from app.pagination import MAX_OFFSET
 from app.schemas import Day
 
 router = APIRouter(tags=["coverage"])
 MAX_DAYS = 366
+# Cells (objectives x days) one answer may hold; more objectives than fit are paged.
+MAX_CELLS = 20_000
 
 
 def cell_out(cell: service.Cell, with_ids: bool) -> CoverageCellOut:
@@ -34,6 +37,8 @@ def cell_out(cell: service.Cell, with_ids: bool) -> CoverageCellOut:
 
 @router.get("/coverage")
 def coverage(
+    request: Request,
+    response: Response,
     session: SessionDep,
     now: NowDep,
     _: ApiViewer,
@@ -41,24 +46,50 @@ def coverage(
     to: Day,
     objective_id: str | None = None,
     include: Literal["post_ids"] | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[CoverageCellOut]:
     """For each objective and local day from `from` to `to` (both included): required,
     planned, published, covered. Days to come are covered by planned posts, ended days
-    by published ones. Archived objectives are listed only when asked for by id."""
+    by published ones. Archived objectives are listed only when asked for by id.
+
+    One answer holds at most 20,000 cells: objectives are paged (`limit` objectives
+    from `offset`, by name; by default as many as fit). `X-Total-Count` gives the number
+    of objectives and a `Link: <...>; rel="next"` header the next page, if any."""
     if to < from_:
         raise InvalidInput([FieldProblem(("query", "to"), "must not be before from")])
-    if (to - from_).days >= MAX_DAYS:
+    days = (to - from_).days + 1
+    if days > MAX_DAYS:
         raise InvalidInput([FieldProblem(("query", "to"), f"at most {MAX_DAYS} days at a time")])
-    query = select(Objective).order_by(Objective.name)
+    fit = MAX_CELLS // days
+    if limit is not None and limit > fit:
+        raise InvalidInput(
+            [
+                FieldProblem(
+                    ("query", "limit"),
+                    f"at most {fit} objectives for {days} days "
+                    f"({MAX_CELLS:,} cells per answer); page with offset",
+                )
+            ]
+        )
+    query = select(Objective)
     if objective_id is not None:
         query = query.where(Objective.id == objective_id)
     else:
         query = query.where(Objective.archived.is_(False))
-    objectives = list(session.scalars(query))
-    if objective_id is not None and not objectives:
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if objective_id is not None and not total:
         raise InvalidInput(
             [FieldProblem(("query", "objective_id"), f"objective {objective_id} not found")]
         )
+    page = limit or fit
+    objectives = list(
+        session.scalars(query.order_by(Objective.name, Objective.id).limit(page).offset(offset))
+    )
+    response.headers["X-Total-Count"] = str(total)
+    if offset + page < total:
+        following = request.url.include_query_params(offset=offset + page, limit=page)
+        response.headers["Link"] = f'<{following}>; rel="next"'
     with_ids = include == "post_ids"
     return [
         cell_out(c, with_ids)

@@ -27,28 +27,35 @@ from connectors.registry import get_platform
 
 @dataclass
 class PlatformRules:
+    """Platform answers by (platform, content): what a platform reads of a post, without
+    its ids, so posts with the same text in a batch are checked once."""
+
     # inline: validate at once (for callers without a read phase of their own).
     inline: bool = False
-    _answers: dict[tuple[str, PublishRequest], list[Problem]] = field(default_factory=dict)
+    _answers: dict[tuple[object, ...], list[Problem]] = field(default_factory=dict)
+    _planned: dict[tuple[object, ...], tuple[str, PublishRequest]] = field(default_factory=dict)
     _ran: bool = False
 
-    def problems(self, platform: str, request: PublishRequest) -> list[Problem]:
-        key = (platform, request)
+    def problems(
+        self, platform: str, content: tuple[object, ...], request: Callable[[], PublishRequest]
+    ) -> list[Problem]:
+        key = (platform, *content)
+        if key in self._answers:
+            return self._answers[key]
         if self.inline:
-            return get_platform(platform).validate(request)
+            self._answers[key] = get_platform(platform).validate(request())
+            return self._answers[key]
         if not self._ran:
-            self._answers[key] = []
+            self._planned[key] = (platform, request())
             return []
-        if key not in self._answers:
-            raise Conflict(
-                "the post's channels, media or objectives changed while it was being "
-                "checked; send it again"
-            )
-        return self._answers[key]
+        raise Conflict(
+            "the post's channels, media or objectives changed while it was being "
+            "checked; send it again"
+        )
 
     def run(self) -> None:
-        for platform, request in self._answers:
-            self._answers[(platform, request)] = get_platform(platform).validate(request)
+        for key, (platform, request) in self._planned.items():
+            self._answers[key] = get_platform(platform).validate(request)
         self._ran = True
 
 

@@ -85,3 +85,18 @@ class PostWithCoverage(PostOut):
     """A post just created, changed or cancelled, with the objective-days it touched."""
 
     coverage: list[CoverageCellOut]
+
+
+# Posts one POST /posts/batch may create (app.posts.service.MAX_BATCH).
+MAX_BATCH = 1000
+
+
+class PostBatch(Input):
+    posts: list[PostCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class PostBatchOut(Output):
+    """The posts created, in the order given, and the objective-days they touched."""
+
+    items: list[PostOut]
+    coverage: list[CoverageCellOut]

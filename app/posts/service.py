@@ -32,6 +32,7 @@ from app.posts.status import PostStatus, post_status
 from app.publishing import transitions
 from app.schemas import patch_fields
 from app.users.models import User
+from connectors.base import PublishRequest
 from connectors.registry import get_platform
 
 # A scheduled_at this far in the past is still taken as "now" (clock skew, slow clients).
@@ -67,64 +68,81 @@ def _unique(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _load(
-    session: Session, model: Any, ids: list[str], field: str
-) -> tuple[list[Any], list[FieldProblem]]:
-    found = (
-        {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
-        if ids
-        else {}
+@dataclass
+class Found:
+    """Rows the drafts refer to, by id: loaded once for any number of drafts."""
+
+    media: dict[str, Media]
+    objectives: dict[str, Objective]
+    channels: dict[str, Channel]
+
+
+def _rows(session: Session, model: Any, ids: set[str]) -> dict[str, Any]:
+    if not ids:
+        return {}
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def _find(session: Session, drafts: Sequence[Draft]) -> Found:
+    return Found(
+        media=_rows(session, Media, {i for d in drafts for i in d.media_ids}),
+        objectives=_rows(session, Objective, {i for d in drafts for i in d.objective_ids}),
+        channels=_rows(session, Channel, {i for d in drafts for i in d.channel_ids}),
     )
+
+
+def _pick(
+    found: dict[str, Any], ids: list[str], field: str, name: str
+) -> tuple[list[Any], list[FieldProblem]]:
     problems = [
-        FieldProblem(("body", field, i), f"{model.__name__.lower()} {id_} not found")
+        FieldProblem(("body", field, i), f"{name} {id_} not found")
         for i, id_ in enumerate(ids)
         if id_ not in found
     ]
     return [found[i] for i in ids if i in found], problems
 
 
-def _resolve_and_check(
-    session: Session,
-    draft: Draft,
-    *,
-    media_dir: Path,
-    base_url: str,
-    post_id: str,
-    rules: PlatformRules,
-) -> Resolved:
-    """Every rule a post must meet to be stored; raises InvalidInput naming each problem."""
-    media, problems = _load(session, Media, draft.media_ids, "media_ids")
-    objectives, more = _load(session, Objective, draft.objective_ids, "objective_ids")
+def _resolve(draft: Draft, found: Found) -> tuple[Resolved, list[FieldProblem]]:
+    """The rows a draft names, and a problem for each id that names nothing."""
+    media, problems = _pick(found.media, draft.media_ids, "media_ids", "media")
+    objectives, more = _pick(found.objectives, draft.objective_ids, "objective_ids", "objective")
     problems += more
-    channels, more = _load(session, Channel, draft.channel_ids, "channel_ids")
+    channels, more = _pick(found.channels, draft.channel_ids, "channel_ids", "channel")
     problems += more
-    scheduling = draft.state == PostState.scheduled
+    return Resolved(media=media, objectives=objectives, channels=channels), problems
 
-    if scheduling:
-        if not draft.objective_ids:
-            problems.append(
-                FieldProblem(
-                    ("body", "objective_ids"), "a scheduled post needs at least one objective"
-                )
+
+def _scheduling_problems(draft: Draft) -> list[FieldProblem]:
+    """What a scheduled post must have: objectives, channels and a time."""
+    if draft.state != PostState.scheduled:
+        return []
+    problems = []
+    if not draft.objective_ids:
+        problems.append(
+            FieldProblem(("body", "objective_ids"), "a scheduled post needs at least one objective")
+        )
+    if not draft.channel_ids:
+        problems.append(
+            FieldProblem(("body", "channel_ids"), "a scheduled post needs at least one channel")
+        )
+    if draft.scheduled_at is None:
+        problems.append(
+            FieldProblem(
+                ("body", "scheduled_at"), "a scheduled post needs scheduled_at (or publish_now)"
             )
-        if not draft.channel_ids:
-            problems.append(
-                FieldProblem(("body", "channel_ids"), "a scheduled post needs at least one channel")
-            )
-        if draft.scheduled_at is None:
-            problems.append(
-                FieldProblem(
-                    ("body", "scheduled_at"), "a scheduled post needs scheduled_at (or publish_now)"
-                )
-            )
-    for i, objective in enumerate(objectives):
-        if objective.archived and scheduling:
-            problems.append(
-                FieldProblem(
-                    ("body", "objective_ids", i), f"objective {objective.name!r} is archived"
-                )
-            )
-    for i, channel in enumerate(channels):
+        )
+    return problems
+
+
+def _usability_problems(draft: Draft, resolved: Resolved) -> list[FieldProblem]:
+    """Objectives and channels the post may not use: archived, disabled, external."""
+    scheduling = draft.state == PostState.scheduled
+    problems = [
+        FieldProblem(("body", "objective_ids", i), f"objective {objective.name!r} is archived")
+        for i, objective in enumerate(resolved.objectives)
+        if objective.archived and scheduling
+    ]
+    for i, channel in enumerate(resolved.channels):
         refused = internal_only_problem(channel, internal_only=draft.internal_only)
         if refused is not None:
             problems.append(
@@ -138,37 +156,112 @@ def _resolve_and_check(
                     channel_id=channel.id,
                 )
             )
+    return problems
+
+
+def _request(
+    draft: Draft, resolved: Resolved, post_id: str, media_dir: Path, base_url: str
+) -> PublishRequest:
+    return publish_request(
+        delivery_id="",
+        post_id=post_id,
+        text=draft.text,
+        title=draft.title,
+        link=draft.link,
+        media=resolved.media,
+        objectives=resolved.objectives,
+        scheduled_at=draft.scheduled_at,
+        internal_only=draft.internal_only,
+        media_dir=media_dir,
+        base_url=base_url,
+    )
+
+
+def _platform_problems(
+    draft: Draft,
+    resolved: Resolved,
+    *,
+    post_id: str,
+    media_dir: Path,
+    base_url: str,
+    rules: PlatformRules,
+) -> list[FieldProblem]:
+    """Each chosen channel's platform rules (length, media, ...), for scheduled posts.
+
+    `rules` answers them once per (platform, content), outside any write transaction
+    (app/posts/rules.py); a batch of posts with the same text is checked once."""
+    if draft.state != PostState.scheduled:
+        return []
+    # Everything but the ids: post ids have one length, so its URL's length is the same.
+    content = (
+        draft.text,
+        draft.title,
+        draft.link,
+        tuple(m.id for m in resolved.media),
+        tuple((o.id, o.name) for o in resolved.objectives),
+        draft.scheduled_at,
+        draft.internal_only,
+    )
+    problems = []
+    for channel in resolved.channels:
+        platform = get_platform(channel.platform)
+        answers = rules.problems(
+            channel.platform,
+            content,
+            lambda: _request(draft, resolved, post_id, media_dir, base_url),
+        )
+        problems += [
+            FieldProblem(
+                ("body", problem.field),
+                f"{channel.name} ({platform.label}): {problem.message}",
+                type="platform_rule",
+                channel_id=channel.id,
+            )
+            for problem in answers
+        ]
+    return problems
+
+
+def _check(
+    draft: Draft,
+    found: Found,
+    *,
+    post_id: str,
+    media_dir: Path,
+    base_url: str,
+    rules: PlatformRules,
+) -> tuple[Resolved, list[FieldProblem]]:
+    """Every rule a post must meet to be stored; platform rules only once the rest hold."""
+    resolved, problems = _resolve(draft, found)
+    problems += _scheduling_problems(draft) + _usability_problems(draft, resolved)
+    if not problems:
+        problems = _platform_problems(
+            draft, resolved, post_id=post_id, media_dir=media_dir, base_url=base_url, rules=rules
+        )
+    return resolved, problems
+
+
+def _resolve_and_check(
+    session: Session,
+    draft: Draft,
+    *,
+    media_dir: Path,
+    base_url: str,
+    post_id: str,
+    rules: PlatformRules,
+) -> Resolved:
+    """Every rule a post must meet to be stored; raises InvalidInput naming each problem."""
+    resolved, problems = _check(
+        draft,
+        _find(session, [draft]),
+        post_id=post_id,
+        media_dir=media_dir,
+        base_url=base_url,
+        rules=rules,
+    )
     if problems:
         raise InvalidInput(problems)
-
-    if scheduling:
-        request = publish_request(
-            delivery_id="",
-            post_id=post_id,
-            text=draft.text,
-            title=draft.title,
-            link=draft.link,
-            media=media,
-            objectives=objectives,
-            scheduled_at=draft.scheduled_at,
-            internal_only=draft.internal_only,
-            media_dir=media_dir,
-            base_url=base_url,
-        )
-        for channel in channels:
-            platform = get_platform(channel.platform)
-            for problem in rules.problems(channel.platform, request):
-                problems.append(
-                    FieldProblem(
-                        ("body", problem.field),
-                        f"{channel.name} ({platform.label}): {problem.message}",
-                        type="platform_rule",
-                        channel_id=channel.id,
-                    )
-                )
-        if problems:
-            raise InvalidInput(problems)
-    return Resolved(media=media, objectives=objectives, channels=channels)
+    return resolved
 
 
 def _scheduled_at(
@@ -223,7 +316,7 @@ def _sync_deliveries(post: Post, channels: list[Channel], *, now: datetime) -> N
             transitions.apply(delivery, change)
 
 
-def _create_draft(data: PostCreate, now: datetime) -> Draft:
+def _draft(data: PostCreate, *, now: datetime) -> Draft:
     state = PostState(data.status)
     return Draft(
         text=data.text,
@@ -240,6 +333,28 @@ def _create_draft(data: PostCreate, now: datetime) -> Draft:
     )
 
 
+def _new_post(draft: Draft, *, user: User, now: datetime) -> Post:
+    return Post(
+        id=new_id(),
+        text=draft.text,
+        title=draft.title,
+        link=draft.link,
+        internal_only=draft.internal_only,
+        state=draft.state,
+        scheduled_at=draft.scheduled_at,
+        created_by_id=user.id,
+        updated_by_id=user.id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _store(session: Session, post: Post, resolved: Resolved, *, now: datetime) -> None:
+    session.add(post)
+    _write_links(session, post, resolved)
+    _sync_deliveries(post, resolved.channels, now=now)
+
+
 def check_create(
     session: Session,
     *,
@@ -247,16 +362,15 @@ def check_create(
     now: datetime,
     media_dir: Path,
     base_url: str,
-    post_id: str,
     rules: PlatformRules,
 ) -> None:
     """create's read phase: every rule but the platforms', which `rules` records."""
     _resolve_and_check(
         session,
-        _create_draft(data, now),
+        _draft(data, now=now),
         media_dir=media_dir,
         base_url=base_url,
-        post_id=post_id,
+        post_id=new_id(),
         rules=rules,
     )
 
@@ -269,25 +383,12 @@ def create(
     now: datetime,
     media_dir: Path,
     base_url: str,
-    post_id: str | None = None,
     rules: PlatformRules | None = None,
 ) -> Post:
-    """Without `rules` (run by `check_create` and rules.run_outside_transaction), the
-    platforms' rules run here, inside the caller's transaction."""
-    draft = _create_draft(data, now)
-    post = Post(
-        id=post_id or new_id(),
-        text=draft.text,
-        title=draft.title,
-        link=draft.link,
-        internal_only=draft.internal_only,
-        state=draft.state,
-        scheduled_at=draft.scheduled_at,
-        created_by_id=user.id,
-        updated_by_id=user.id,
-        created_at=now,
-        updated_at=now,
-    )
+    """Without `rules` (planned by `check_create`, run by rules.run_outside_transaction),
+    the platforms' rules run here, inside the caller's transaction."""
+    draft = _draft(data, now=now)
+    post = _new_post(draft, user=user, now=now)
     resolved = _resolve_and_check(
         session,
         draft,
@@ -296,11 +397,103 @@ def create(
         post_id=post.id,
         rules=rules or PlatformRules(inline=True),
     )
-    session.add(post)
-    _write_links(session, post, resolved)
-    _sync_deliveries(post, resolved.channels, now=now)
+    _store(session, post, resolved, now=now)
     session.flush()
     return post
+
+
+def _at_index(index: int, problems: list[FieldProblem]) -> list[FieldProblem]:
+    """A post's problems located in the batch: body.posts.<index>.<field>."""
+    return [
+        FieldProblem(("body", "posts", index, *p.loc[1:]), p.msg, p.type, p.channel_id)
+        for p in problems
+    ]
+
+
+def _plan_many(
+    session: Session,
+    *,
+    items: Sequence[PostCreate],
+    user: User,
+    now: datetime,
+    media_dir: Path,
+    base_url: str,
+    rules: PlatformRules,
+) -> list[tuple[Post, Resolved]]:
+    """The posts of a batch, checked; every problem of every post is named, by index."""
+    drafts: list[Draft | None] = []
+    problems: list[FieldProblem] = []
+    for index, data in enumerate(items):
+        try:
+            drafts.append(_draft(data, now=now))
+        except InvalidInput as exc:
+            drafts.append(None)
+            problems += _at_index(index, exc.problems)
+    found = _find(session, [d for d in drafts if d is not None])
+    ready: list[tuple[Post, Resolved]] = []
+    for index, draft in enumerate(drafts):
+        if draft is None:
+            continue
+        post = _new_post(draft, user=user, now=now)
+        resolved, more = _check(
+            draft, found, post_id=post.id, media_dir=media_dir, base_url=base_url, rules=rules
+        )
+        problems += _at_index(index, more)
+        ready.append((post, resolved))
+    if problems:
+        raise InvalidInput(problems)
+    return ready
+
+
+def check_create_many(
+    session: Session,
+    *,
+    items: Sequence[PostCreate],
+    user: User,
+    now: datetime,
+    media_dir: Path,
+    base_url: str,
+    rules: PlatformRules,
+) -> None:
+    """create_many's read phase: every rule but the platforms', which `rules` records."""
+    _plan_many(
+        session,
+        items=items,
+        user=user,
+        now=now,
+        media_dir=media_dir,
+        base_url=base_url,
+        rules=rules,
+    )
+
+
+def create_many(
+    session: Session,
+    *,
+    items: Sequence[PostCreate],
+    user: User,
+    now: datetime,
+    media_dir: Path,
+    base_url: str,
+    rules: PlatformRules | None = None,
+) -> list[Post]:
+    """Create every post or none: all problems of all posts are named, by index.
+
+    The rows the posts name are loaded once, each platform rule runs once per distinct
+    content, and the posts are written in one flush (bulk INSERTs)."""
+    ready = _plan_many(
+        session,
+        items=items,
+        user=user,
+        now=now,
+        media_dir=media_dir,
+        base_url=base_url,
+        rules=rules or PlatformRules(inline=True),
+    )
+    for post, resolved in ready:
+        _store(session, post, resolved, now=now)
+    session.flush()
+    return [post for post, _ in ready]
 
 
 def _locked_post(session: Session, post_id: str) -> Post:
@@ -388,8 +581,8 @@ def update(
     base_url: str,
     rules: PlatformRules | None = None,
 ) -> Post:
-    """Without `rules` (run by `check_update` and rules.run_outside_transaction), the
-    platforms' rules run here, inside the caller's transaction."""
+    """Without `rules` (planned by `check_update`, run by rules.run_outside_transaction),
+    the platforms' rules run here, inside the caller's transaction."""
     post = _locked_post(session, post_id)
     _ensure_editable(post, "edited")
     draft = _update_draft(post, data, now)
@@ -453,6 +646,12 @@ def _with_status(query: Select[Any]) -> Select[Any]:
     return query.add_columns(post_status().label("status")).options(
         selectinload(Post.deliveries), selectinload(Post.media_links), selectinload(Post.objectives)
     )
+
+
+def written_out(post: Post) -> PostOut:
+    """A post just created, answered from what was written instead of reading it back:
+    all its deliveries are new (draft or scheduled), so its status follows its state."""
+    return to_out(post, PostStatus.draft if post.state == PostState.draft else PostStatus.scheduled)
 
 
 def get(session: Session, post_id: str) -> PostOut:
@@ -531,7 +730,3 @@ def to_out(post: Post, status: str) -> PostOut:
         updated_at=post.updated_at,
         deliveries=[DeliveryOut.model_validate(d) for d in deliveries],
     )
-
-
-def deliveries_of(session: Session, post_id: str) -> Sequence[Delivery]:
-    return session.scalars(select(Delivery).where(Delivery.post_id == post_id)).all()

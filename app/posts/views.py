@@ -6,14 +6,20 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, status
 from sqlalchemy.orm import Session
 
-from app.coverage import service as coverage
 from app.coverage.views import cell_out
-from app.db import new_id
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
-from app.posts import service
+from app.posts import flows, service
 from app.posts.rules import run_outside_transaction
-from app.posts.schemas import DeliveryOut, PostCreate, PostOut, PostUpdate, PostWithCoverage
+from app.posts.schemas import (
+    DeliveryOut,
+    PostBatch,
+    PostBatchOut,
+    PostCreate,
+    PostOut,
+    PostUpdate,
+    PostWithCoverage,
+)
 from app.posts.status import PostStatus
 from app.runtime import Runtime
 from app.schemas import UTCTime
@@ -31,17 +37,10 @@ def create_post(
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
-    post_id = new_id()
     rules = run_outside_transaction(
         session,
         lambda rules: service.check_create(
-            session,
-            data=body,
-            now=now,
-            post_id=post_id,
-            rules=rules,
-            media_dir=media_dir,
-            base_url=base_url,
+            session, data=body, now=now, rules=rules, media_dir=media_dir, base_url=base_url
         ),
     )
     post = service.create(
@@ -49,15 +48,53 @@ def create_post(
         data=body,
         user=user,
         now=now,
-        post_id=post_id,
         rules=rules,
         media_dir=media_dir,
         base_url=base_url,
     )
-    out = service.get(session, post.id)
-    # Background tasks run after the commit, so the dispatcher sees the change.
-    after.add_task(runtime.wake_dispatcher)
-    return with_coverage(session, runtime, now, out)
+    return with_coverage(session, runtime, now, after, service.written_out(post))
+
+
+@router.post("/posts/batch", status_code=status.HTTP_201_CREATED)
+def create_posts(
+    body: PostBatch,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+    user: ApiEditor,
+    after: BackgroundTasks,
+) -> PostBatchOut:
+    """Create up to 1,000 posts (each as for POST /posts) at once, all or none; a
+    problem names the post's index, e.g. `["body", "posts", 3, "text"]`."""
+    media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
+    rules = run_outside_transaction(
+        session,
+        lambda rules: service.check_create_many(
+            session,
+            items=body.posts,
+            user=user,
+            now=now,
+            rules=rules,
+            media_dir=media_dir,
+            base_url=base_url,
+        ),
+    )
+    created = service.create_many(
+        session,
+        items=body.posts,
+        user=user,
+        now=now,
+        rules=rules,
+        media_dir=media_dir,
+        base_url=base_url,
+    )
+    cells = flows.after_post_change(
+        session, runtime, now=now, touched=flows.touches(*created), after=after
+    )
+    return PostBatchOut(
+        items=[service.written_out(p) for p in created],
+        coverage=[cell_out(c, False) for c in cells],
+    )
 
 
 @router.get("/posts")
@@ -124,36 +161,40 @@ def update_post(
         base_url=base_url,
     )
     out = service.get(session, post_id)
-    after.add_task(runtime.wake_dispatcher)
-    return with_coverage(session, runtime, now, out, before=before)
+    return with_coverage(session, runtime, now, after, out, before=before)
 
 
 @router.delete("/posts/{post_id}")
 def cancel_post(
-    post_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, user: ApiEditor
+    post_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+    user: ApiEditor,
+    after: BackgroundTasks,
 ) -> PostWithCoverage:
     before = service.get(session, post_id)
     service.cancel(session, post_id=post_id, user=user, now=now)
-    return with_coverage(session, runtime, now, service.get(session, post_id), before=before)
+    out = service.get(session, post_id)
+    return with_coverage(session, runtime, now, after, out, before=before)
 
 
 def with_coverage(
     session: Session,
     runtime: Runtime,
     now: datetime,
+    after: BackgroundTasks,
     out: PostOut,
     *,
     before: PostOut | None = None,
 ) -> PostWithCoverage:
     """The post with the coverage of the objective-days it touches, old and new; the
     check runs for them at once, so alerts open or resolve with the change."""
-    touched = [
-        (oid, p.scheduled_at) for p in (before, out) if p is not None for oid in p.objective_ids
-    ]
-    cells = coverage.effect(
-        session, touched=touched, now=now, lookahead_days=runtime.settings.coverage_lookahead_days
+    cells = flows.after_post_change(
+        session, runtime, now=now, touched=flows.touches(before, out), after=after
     )
-    return PostWithCoverage(**out.model_dump(), coverage=[cell_out(c, False) for c in cells])
+    # dict(out), not model_dump(): the fields are validated already.
+    return PostWithCoverage(**dict(out), coverage=[cell_out(c, False) for c in cells])
 
 
 @router.post("/deliveries/{delivery_id}/retry")

@@ -82,18 +82,38 @@ def _usable(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def user_for_token(session: Session, *, token: str, now: datetime) -> User | None:
+def user_for_token(
+    session: Session, *, token: str, now: datetime, record_use: bool = True
+) -> tuple[User | None, bool]:
+    """The token's user, and whether its use is due to be recorded (last_used_at is
+    older than LAST_USED_PRECISION); with record_use it is recorded in this session."""
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(token), *_usable(now))
     ).first()
     if row is None:
-        return None
+        return None, False
     api_token, user = row
-    if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_PRECISION:
+    due = api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_PRECISION
+    if due and record_use:
         api_token.last_used_at = now
-    return user
+    return user, due
+
+
+def record_token_use(session: Session, *, token: str, now: datetime) -> None:
+    """Record a token's use in a transaction of its own (after a read-only request)."""
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.token_hash == hash_token(token),
+            or_(
+                ApiToken.last_used_at.is_(None),
+                ApiToken.last_used_at <= now - LAST_USED_PRECISION,
+            ),
+        )
+        .values(last_used_at=now)
+    )
 
 
 def list_tokens(

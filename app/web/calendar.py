@@ -37,6 +37,35 @@ DELIVERY_STATUS = {
 }
 
 
+# Posts one calendar page shows; a busier month or week is paged, with a notice.
+POSTS_PER_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which of the period's posts this page shows, when they do not all fit."""
+
+    first: int  # 1-based
+    last: int
+    total: int
+    next_offset: int | None
+    previous_offset: int | None
+
+
+def paging(total: int, *, offset: int, shown: int) -> Paging | None:
+    """None when the page shows every post of the period."""
+    if offset == 0 and shown >= total:
+        return None
+    after = offset + POSTS_PER_PAGE
+    return Paging(
+        first=min(offset + 1, total) if shown else 0,
+        last=offset + shown,
+        total=total,
+        next_offset=after if after < total else None,
+        previous_offset=max(offset - POSTS_PER_PAGE, 0) if offset > 0 else None,
+    )
+
+
 def month_range(anchor: date) -> tuple[date, date]:
     """Monday before the 1st to the Sunday after the last day: whole weeks."""
     first = anchor.replace(day=1)

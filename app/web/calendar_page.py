@@ -12,6 +12,7 @@ from app.channels import service as channels
 from app.coverage import service as coverage
 from app.deps import SessionDep, no_nul_in_url
 from app.objectives.models import Objective
+from app.pagination import MAX_OFFSET
 from app.posts import service as posts
 from app.posts.models import Post, PostKind, PostState
 from app.web import calendar as grid
@@ -40,6 +41,7 @@ def calendar_page(
     day: str | None = None,
     objective: str | None = None,
     channel: str | None = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     runtime = runtime_of(request)
     zone = user_zone(user, runtime)
@@ -55,16 +57,18 @@ def calendar_page(
     by_id = {o.id: o for o in every_objective}
     shown = [o for o in every_objective if not o.archived and objective in (None, o.id)]
     cells = coverage.cells(session, shown, start, end, now=runtime.clock.now())
-    found, _ = posts.calendar(
+    found, total = posts.calendar(
         session,
         start=low,
         end=high,
         objective_id=objective,
         channel_id=channel,
         status=None,
-        limit=1000,
-        offset=0,
+        limit=grid.POSTS_PER_PAGE,
+        offset=offset,
     )
+    # More posts than a page holds are paged, with a notice saying so: never cut silently.
+    paged = grid.paging(total, offset=offset, shown=len(found))
     days = grid.build_days(
         start,
         end,
@@ -94,6 +98,7 @@ def calendar_page(
             "channel": channel,
             "status_icons": grid.STATUS,
             "drafts": _undated_drafts(session),
+            "paged": paged,
         },
         user=user,
         session=session,

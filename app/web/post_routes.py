@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from app.channels import service as channels
 from app.channels.models import Channel, ChannelStatus
-from app.db import new_id
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from app.media.models import Media
 from app.objectives.models import Objective
+from app.posts import flows
 from app.posts import service as posts
 from app.posts.models import DeliveryAttempt, Post, PostKind
 from app.posts.rules import run_outside_transaction
@@ -161,7 +161,6 @@ def create_post(
     data, problems = compose.to_create(user_zone(user, runtime))
     if data is not None:
         media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
-        post_id = new_id()
         try:
             rules = run_outside_transaction(
                 session,
@@ -169,7 +168,6 @@ def create_post(
                     session,
                     data=data,
                     now=now,
-                    post_id=post_id,
                     rules=rules,
                     media_dir=media_dir,
                     base_url=base_url,
@@ -181,7 +179,6 @@ def create_post(
                     data=data,
                     user=user,
                     now=now,
-                    post_id=post_id,
                     rules=rules,
                     media_dir=media_dir,
                     base_url=base_url,
@@ -192,7 +189,7 @@ def create_post(
             problems = [FieldProblem(("form",), exc.message, type="conflict")]
     if data is None or problems:
         return _compose(request, session, user, compose, problems=problems, status=422)
-    after.add_task(runtime.wake_dispatcher)
+    flows.after_post_change(session, runtime, now=now, touched=flows.touches(created), after=after)
     return redirect(
         f"/posts/{created.id}", notice=compose.action if compose.action == "draft" else "scheduled"
     )
@@ -235,7 +232,7 @@ def update_post(
                 ),
             )
             with session.begin_nested():
-                posts.update(
+                updated = posts.update(
                     session,
                     post_id=post_id,
                     data=data,
@@ -251,7 +248,9 @@ def update_post(
             problems = [FieldProblem(("form",), exc.message, type="conflict")]
     if data is None or problems:
         return _compose(request, session, user, compose, post=post, problems=problems, status=422)
-    after.add_task(runtime.wake_dispatcher)
+    flows.after_post_change(
+        session, runtime, now=now, touched=flows.touches(post, updated), after=after
+    )
     return redirect(f"/posts/{post_id}", notice="saved")
 
 
@@ -297,12 +296,22 @@ def post_page(post_id: str, request: Request, session: SessionDep, user: PageVie
 
 
 @router.post("/posts/{post_id}/cancel")
-def cancel_post(post_id: str, session: SessionDep, now: NowDep, user: PageEditor) -> Response:
-    _get_post(session, post_id)
+def cancel_post(
+    post_id: str,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    user: PageEditor,
+    after: BackgroundTasks,
+) -> Response:
+    before = _get_post(session, post_id)
     try:
         posts.cancel(session, post_id=post_id, user=user, now=now)
     except Conflict as exc:
         raise PageError(409, "The post cannot be cancelled", exc.message) from None
+    flows.after_post_change(
+        session, runtime_of(request), now=now, touched=flows.touches(before), after=after
+    )
     return redirect(f"/posts/{post_id}", notice="cancelled")
 
 
