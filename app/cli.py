@@ -113,8 +113,6 @@ def serve(
     # proxy_headers=False: create_app reads X-Forwarded-* itself, from
     # CADENCE_FORWARDED_ALLOW_IPS only.
     uvicorn.run(app, host=host, port=port, log_level=None, log_config=None, proxy_headers=False)
-    # log_level=None: uvicorn leaves logger levels to app.logs (its access log is noise).
-    uvicorn.run(app, host=host, port=port, log_level=None, log_config=None)
 
 
 @main.command()

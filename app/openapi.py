@@ -36,7 +36,7 @@ class ErrorBody(BaseModel):
 
 _WRITES = {"post", "put", "patch", "delete"}
 _DESCRIPTIONS = {
-    "400": "The body could not be parsed (not JSON, or not UTF-8)",
+    "400": "The body could not be read at all (e.g. a broken multipart upload)",
     "401": "No bearer token, or one that is unknown, revoked or expired",
     "403": "The caller's role does not allow this",
     "404": "The resource does not exist",

@@ -12,21 +12,26 @@ credentials that can't be decrypted) is an `ok: false` answer, never an error.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from functools import partial
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.channels import service
 from app.channels.schemas import ChannelTestResult
-from app.crypto import CredentialsUnreadable
 from app.db import transaction
+from app.publishing.calls import (
+    CallFailure,
+    NotSent,
+    bounded_call,
+    build_connector,
+    call_guard_seconds,
+    read_settings,
+)
 from app.runtime import Runtime
-from connectors.base import AuthExpired, CheckResult, PublishError
+from connectors.base import CheckResult, OutcomeKind
 from connectors.check_answers import check_failed
 from connectors.checks import credentials_refused
 from connectors.registry import get_platform
@@ -55,68 +60,49 @@ async def check_channel(
     connection: service.Connection = await _db(runtime, service.connection, channel_id=channel_id)
     platform = get_platform(connection.platform)
     try:
-        config = platform.config_model.from_stored(connection.config)
-    except ValidationError as exc:
-        # Stored before a schema change, say. The errors' input is not echoed (secrets).
-        return _untried(
-            connection,
-            f"the channel's settings do not fit {platform.label} any more "
-            f"({_fields(exc)}): update them",
+        channel_settings = read_settings(
+            platform,
+            config=connection.config,
+            credentials_encrypted=connection.credentials_encrypted,
+            box=runtime.box,
         )
-    try:
-        credentials = platform.credentials_model.model_validate(
-            runtime.box.open(connection.credentials_encrypted)
-        )
-    except CredentialsUnreadable:
-        return _untried(
-            connection,
-            "the stored credentials can't be read with this server's secret key: "
-            "re-enter the credentials",
-        )
-    except ValidationError as exc:
-        return _untried(
-            connection,
-            f"the stored credentials do not fit {platform.label} any more "
-            f"({_fields(exc)}): re-enter the credentials",
-        )
+    except NotSent as exc:
+        # Settings that no longer fit, credentials no key reads: the platform is not asked.
+        return _untried(connection, exc.message)
     settings = runtime.settings
     clock = runtime.clock
     outbound = settings.outbound_policy()
     client = http or make_client(
         timeout=settings.publish_timeout_seconds, max_connections=2, outbound=outbound
     )
-    refused: str | None = None
     try:
-        connector = platform.connector(
-            config,
-            credentials,
-            client,
+        connector = build_connector(
+            platform,
+            channel_settings,
+            http=client,
             now=clock.now,
             save_credentials=partial(_save_credentials, runtime, channel_id),
             outbound=outbound,
         )
-        # The client has its own timeouts; this bounds a connector that hangs anyway.
-        guard = settings.publish_timeout_seconds * 2 + 5
-        result = await asyncio.wait_for(connector.check(), timeout=guard)
-        if credentials_refused(result):
-            refused = result.detail
-    except PublishError as exc:
-        # Connectors answer checks rather than raise; this one did anyway. Its message
-        # may quote the server, so only the kind of failure is told.
-        result = check_failed(exc, label=platform.label, host=platform.label)
-        if isinstance(exc, AuthExpired):
-            refused = result.detail
-    except TimeoutError:
-        result = CheckResult(ok=False, detail=f"{platform.label} did not answer in time")
-    except Exception as exc:
-        # A connector bug: the traceback goes to the log, never the credentials.
-        log.exception("connector check raised", extra={"platform": platform.name})
-        result = CheckResult(
-            ok=False, detail=f"unexpected {type(exc).__name__} in the {platform.label} connector"
+        answer = await bounded_call(
+            connector.check(),
+            guard=call_guard_seconds(settings.publish_timeout_seconds),
+            label=platform.label,
         )
     finally:
         if http is None:
             await client.aclose()
+    refused: str | None = None
+    if isinstance(answer, CallFailure):
+        # Connectors answer checks rather than raise; this one did anyway. Its message
+        # may quote the server, so only the kind of failure is told.
+        result = _failure_answer(answer, platform.label)
+        if answer.kind == OutcomeKind.auth_expired:
+            refused = result.detail
+    else:
+        result = answer
+        if credentials_refused(result):
+            refused = result.detail
     status: str = await _db(
         runtime,
         service.record_check,
@@ -131,8 +117,11 @@ async def check_channel(
     return ChannelTestResult(ok=result.ok, detail=result.detail, status=status)
 
 
-def _fields(exc: ValidationError) -> str:
-    return ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()) or "unknown"
+def _failure_answer(failure: CallFailure, label: str) -> CheckResult:
+    if failure.error is not None:
+        return check_failed(failure.error, label=label, host=label)
+    # The guard's timeout or a connector bug: say which without any detail.
+    return CheckResult(ok=False, detail=failure.message)
 
 
 def _untried(connection: service.Connection, detail: str) -> ChannelTestResult:

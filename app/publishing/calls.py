@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from app.channels.service import UNREADABLE
 from app.crypto import CredentialBox, CredentialsUnreadable
 from connectors.base import (
     Connector,
@@ -65,6 +66,9 @@ class CallFailure:
     kind: OutcomeKind
     message: str
     retry_at: datetime | None = None
+    # The connector's own error, when it raised one (the channel test words its answer
+    # by it without quoting the server).
+    error: PublishError | None = None
 
 
 def _problems(exc: ValidationError) -> str:
@@ -94,10 +98,7 @@ def read_settings(
     try:
         raw = box.open(credentials_encrypted)
     except CredentialsUnreadable:
-        raise NotSent(
-            OutcomeKind.credentials_unreadable,
-            "the channel's credentials can't be read: re-enter them",
-        ) from None
+        raise NotSent(OutcomeKind.credentials_unreadable, UNREADABLE) from None
     try:
         credentials = platform.credentials_model.model_validate(raw)
     except ValidationError as exc:
@@ -176,9 +177,9 @@ async def bounded_call(call: Awaitable[T], *, guard: float, label: str) -> T | C
     try:
         return await asyncio.wait_for(call, timeout=guard)
     except RateLimited as exc:
-        return CallFailure(exc.kind, exc.message, exc.retry_at)
+        return CallFailure(exc.kind, exc.message, exc.retry_at, error=exc)
     except PublishError as exc:
-        return CallFailure(exc.kind, exc.message)
+        return CallFailure(exc.kind, exc.message, error=exc)
     except TimeoutError:
         # The HTTP client has its own timeouts; this bounds a connector that hangs anyway.
         return CallFailure(OutcomeKind.ambiguous, f"{label} did not answer in time")

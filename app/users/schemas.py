@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from app.schemas import Input, Output, UTCTime
+from app.schemas import Flag, Input, Output, UTCTime
 from app.users.models import Role
 
 
@@ -46,5 +46,5 @@ class UserOut(Output):
 
 class UserUpdate(Input):
     # false: revokes the person's tokens and ends their sessions at once.
-    active: bool | None = None
+    active: Flag | None = None
     role: Role | None = None

@@ -136,7 +136,7 @@ def test_credentials_that_cannot_be_decrypted_fail_the_delivery(
     drain(runtime)
     d = only_delivery(runtime)
     assert (d.status, d.error_kind) == ("failed", "credentials_unreadable")
-    assert d.last_error == "the channel's credentials can't be read: re-enter them"
+    assert d.last_error is not None and "re-enter the credentials" in d.last_error
     assert [k for k, _ in alert_messages(runtime)] == ["delivery_failed"]
     assert sink.requests == []
 
