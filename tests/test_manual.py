@@ -12,6 +12,8 @@ import pytest
 
 from app.cli import main as cadence
 from app.config import Settings
+from connectors.base import Limits
+from connectors.registry import PLATFORMS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -116,6 +118,101 @@ def test_markdown_links_stay_inside_the_repository_and_exist() -> None:
 
 def test_the_manual_has_its_pages() -> None:
     readme = (ROOT / "README.md").read_text()
-    for page in ("api.md", "platforms.md", "operations.md", "architecture.md", "cli.md"):
+    for page in (
+        "api.md",
+        "platforms.md",
+        "operations.md",
+        "architecture.md",
+        "cli.md",
+        "security.md",
+    ):
         assert (DOCS / page).is_file()
         assert f"](docs/{page})" in readme, f"README.md does not point to docs/{page}"
+
+
+# -- the platform facts table of docs/platforms.md, generated from the registry ------
+
+FACTS_HEADING = "## Platform facts"
+FACTS_HEADER = [
+    "| platform | `platform` | audience | text limit | title | files (type: largest size) |",
+    "|---|---|---|---|---|---|",
+]
+_TYPE_NAMES = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WebP",
+    "image/tiff": "TIFF",
+    "video/mp4": "MP4",
+    "video/quicktime": "QuickTime",
+    "video/webm": "WebM",
+    "video/x-msvideo": "AVI",
+    "video/mpeg": "MPEG",
+    "application/pdf": "PDF",
+}
+
+
+def _size(size: int) -> str:
+    mib = 1024 * 1024
+    if size % (1024 * mib) == 0:
+        return f"{size // (1024 * mib):,} GiB"
+    if size % mib == 0:
+        return f"{size // mib:,} MiB"
+    return f"{size:,} bytes"
+
+
+def _files(limits: Limits) -> str:
+    if limits.media_types is None:
+        return "any; sent as links"
+    by_size: dict[int, list[str]] = {}
+    for content_type, size in limits.media_types.items():
+        by_size.setdefault(size, []).append(_TYPE_NAMES.get(content_type, content_type))
+    parts = [f"{', '.join(names)}: {_size(size)}" for size, names in by_size.items()]
+    if limits.single_file is not None:
+        parts.append(f"exactly 1 {limits.single_file}")
+    if limits.max_images is not None and limits.max_videos is not None:
+        parts.append(
+            f"up to {limits.max_images} images, or {limits.max_videos} GIF or video, not both"
+        )
+    return "; ".join(parts)
+
+
+def facts_rows() -> list[str]:
+    """One row per registered platform, from its connector class's declarations."""
+    rows = []
+    for platform in PLATFORMS.values():
+        limits = platform.limits
+        text = "no limit" if limits.text is None else f"{limits.text:,} {limits.text_unit}"
+        if not limits.text_required:
+            text += "; may be empty"
+        if limits.title is None:
+            title = "required" if limits.title_required else "—"
+        else:
+            title = f"{limits.title:,} characters" + (", required" if limits.title_required else "")
+        cells = [
+            platform.label,
+            f"`{platform.name}`",
+            platform.audience or "you choose",
+            text,
+            title,
+            _files(limits),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def test_the_platform_facts_table_matches_the_registry() -> None:
+    """Regenerate the table with `.venv/bin/python -m tests.test_manual`."""
+    page = (DOCS / "platforms.md").read_text()
+    assert FACTS_HEADING in page, f"docs/platforms.md has no {FACTS_HEADING!r} section"
+    section = page.split(FACTS_HEADING, 1)[1]
+    table = [line for line in section.splitlines() if line.startswith("|")]
+    documented = table[: len(FACTS_HEADER) + len(facts_rows())]
+    assert documented == [*FACTS_HEADER, *facts_rows()], (
+        "docs/platforms.md's platform facts differ from connectors/registry.py; "
+        "print the table with `.venv/bin/python -m tests.test_manual`"
+    )
+
+
+if __name__ == "__main__":
+    print("\n".join([*FACTS_HEADER, *facts_rows()]))
