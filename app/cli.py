@@ -290,7 +290,8 @@ def user_set_password(email: str, role: str | None, password_stdin: bool) -> Non
             )
         if role is not None:
             found = get_or_create_user(session, email=email, role=Role(role), now=now)
-        assert found is not None
+        if found is None:  # unreachable: either found, or made with the role given
+            raise click.ClickException(f"there is no user {email}")
         set_password(session, user=found, password=password)
         label = f"{found.email} ({found.role})"
     click.echo(f"password set for {label}")

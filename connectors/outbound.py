@@ -242,8 +242,7 @@ class OutboundPolicy:
                 )
             except OSError as exc:
                 error = exc
-        assert error is not None
-        raise error
+        raise error or OSError(f"no address to connect to for {host}")
 
 
 def _family(ip: IPAddress) -> socket.AddressFamily:

@@ -40,7 +40,8 @@ class _PolicyConnection(HTTPConnection):
                 error = exc
             finally:
                 self._dns_host = name
-        assert error is not None
+        if error is None:
+            raise NewConnectionError(self, f"no address to connect to for {name}")
         raise error
 
 

@@ -89,8 +89,7 @@ class PolicyNetworkBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
-        assert error is not None
-        raise error
+        raise error or httpcore.ConnectError(f"no address to connect to for {host}")
 
     async def connect_unix_socket(
         self,

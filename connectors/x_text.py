@@ -415,7 +415,8 @@ def _tco_ok(url: str) -> bool:
     if slug_end is None:
         return True
     protocol = _PROTOCOL.match(url)
-    assert protocol is not None
+    if protocol is None:
+        return True
     return slug_end - protocol.end() - 5 <= MAX_TCO_SLUG_LENGTH
 
 

@@ -90,7 +90,8 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
         user = None  # a disabled person cannot log in; the check still takes its time
     if not verify_password(user, password):
         return None
-    assert user is not None and user.password_hash is not None
+    if user is None or user.password_hash is None:
+        return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.flush()

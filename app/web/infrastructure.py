@@ -272,7 +272,8 @@ def wants_json(request: Request) -> bool:
 
 def install_handlers(app: Any) -> None:
     async def page_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, PageError)
+        if not isinstance(exc, PageError):
+            raise exc
         if wants_json(request):
             return JSONResponse(
                 {"detail": exc.title + (": " + exc.detail if exc.detail else "")},
