@@ -16,7 +16,7 @@ from twitter_text.config import config as twitter_text_config
 
 from connectors import x_text
 from connectors.base import PublishRequest
-from connectors.x import validate
+from connectors.x import XConnector
 from connectors.x_text import extract_urls, weighted_length
 
 CONFORMANCE = json.loads((Path(__file__).parent / "x_text_conformance.json").read_text())
@@ -167,7 +167,7 @@ def test_a_long_non_ascii_domain_label_is_refused_without_punycode() -> None:
 def test_a_10000_character_pathological_text_is_validated_at_once(unit: str) -> None:
     # A hang guard, not a timing: twitter-text took minutes on these.
     text = (unit * 10_000)[:10_000]
-    [problem] = validate(text_request(text))
+    [problem] = XConnector.validate(text_request(text))
     assert problem.field == "text"
     assert weighted_length(text) > 280
 
