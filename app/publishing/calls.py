@@ -93,7 +93,7 @@ def read_settings(
     except ValidationError as exc:
         raise NotSent(
             OutcomeKind.config_invalid,
-            f"the channel's settings are no longer valid: {_problems(exc)}",
+            f"the channel's settings are no longer valid: {_problems(exc)}; update them",
         ) from None
     try:
         raw = box.open(credentials_encrypted)

@@ -251,7 +251,9 @@ def test_stored_settings_that_no_longer_fit_are_an_answer_not_an_error(
 
     assert response.status_code == 200, response.text
     assert response.json()["ok"] is False
-    assert response.json()["detail"].endswith("any more (url): update them")
+    detail = response.json()["detail"]
+    assert detail.startswith("the channel's settings are no longer valid: url: ")
+    assert detail.endswith("; update them")
 
 
 def test_a_stored_ca_file_is_ignored(
