@@ -106,7 +106,7 @@ def user_of(
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "invalid, expired or revoked token",
+            "invalid or revoked token",
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user, due

@@ -52,6 +52,7 @@ def key_file_world(sqlite_template: Path, tmp_path: Path) -> Iterator[dict[str, 
         database_url=f"sqlite:///{db}",
         key_file=key_file,
         media_dir=tmp_path / "media",
+        outbound_allow="127.0.0.1",  # the test's webhook channel points at this machine
     )
     runtime = Runtime.build(settings)
     try:

@@ -105,7 +105,7 @@ def test_one_published_delivery_is_one_readable_info_line(
     [line] = about(json_lines(out), delivery_id)
     assert line["level"] == "info"
     assert line["message"] == (
-        "published post 'Open day' to JSON webhook News hook at "
+        "published post 'Open day' to Webhook News hook at "
         f"https://intranet.example.org/m1 (delivery {delivery_id})"
     )
     assert (line["outcome"], line["platform"]) == ("published", "webhook")
@@ -125,7 +125,7 @@ def test_a_failed_delivery_is_one_line_and_its_alert_one_more(
 
     failed, alert = about(json_lines(out), delivery_id)
     assert failed["level"] == "warning"
-    assert failed["message"].startswith("could not publish post 'Open day' to JSON webhook News")
+    assert failed["message"].startswith("could not publish post 'Open day' to Webhook News")
     assert failed["outcome"] == "permanent"
     assert alert["level"] == "info"
     assert alert["message"].startswith("alert opened: Could not publish post 'Open day'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -455,16 +456,20 @@ def check_create_many(
     base_url: str,
     rules: PlatformRules,
 ) -> None:
-    """create_many's read phase: every rule but the platforms', which `rules` records."""
-    _plan_many(
-        session,
-        items=items,
-        user=user,
-        now=now,
-        media_dir=media_dir,
-        base_url=base_url,
-        rules=rules,
-    )
+    """create_many's read phase: every rule but the platforms', which `rules` records.
+
+    Problems found here are not raised: the write phase names them again, together
+    with the platforms' (a batch answers every problem of every post at once)."""
+    with contextlib.suppress(InvalidInput):
+        _plan_many(
+            session,
+            items=items,
+            user=user,
+            now=now,
+            media_dir=media_dir,
+            base_url=base_url,
+            rules=rules,
+        )
 
 
 def create_many(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -60,13 +59,14 @@ def probed(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Each run of the webhook platform's rules records whether the writer was free."""
     free = writer_is_free(runtime.settings.database_url)
     seen: list[bool] = []
-    real = PLATFORMS["webhook"]
+    connector = PLATFORMS["webhook"].connector
+    real = connector.validate
 
-    def validate(request: PublishRequest) -> list[Problem]:
+    def validate(cls: type, request: PublishRequest) -> list[Problem]:
         seen.append(free())
-        return real.validate(request)
+        return real(request)
 
-    monkeypatch.setitem(PLATFORMS, "webhook", replace(real, validate=validate))
+    monkeypatch.setattr(connector, "validate", classmethod(validate))
     return seen
 
 

@@ -45,6 +45,7 @@ def fuzz_runtime(
             key_file=folder / "cadence.key",
             timezone="Europe/London",
             base_url="http://cadence.test",
+            outbound_allow="127.0.0.1",  # the seeded webhook points at this machine
         ),
         clock=FrozenClock(NOW),
     )
