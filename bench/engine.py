@@ -78,6 +78,7 @@ def fill(
                 {
                     "id": oid,
                     "name": f"Bench {i}",
+                    "name_key": f"bench {i}",
                     "description": "",
                     "color": "#000000",
                     "min_posts_per_day": 1,
@@ -164,6 +165,8 @@ def worker_env(url: str, **settings: object) -> dict[str, str]:
         "CADENCE_DATABASE_URL": url,
         "CADENCE_SECRET_KEY": SECRET,
         "CADENCE_LOG_LEVEL": "WARNING",
+        # The sink runs on this machine: allowed as an operator would allow it.
+        "CADENCE_OUTBOUND_ALLOW": "127.0.0.1",
     }
     env.update({f"CADENCE_{k.upper()}": str(v) for k, v in settings.items()})
     return env
