@@ -4,16 +4,20 @@ resolving their alerts, and the dispatcher is woken after the commit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from fastapi import BackgroundTasks
 from sqlalchemy.orm import Session
 
 from app.coverage import service as coverage
+from app.posts import service
 from app.posts.models import Post
-from app.posts.schemas import PostOut
+from app.posts.rules import run_outside_transaction
+from app.posts.schemas import PostCreate, PostOut, PostUpdate
 from app.runtime import Runtime
+from app.users.models import User
 
 # (objective id, the post's time): what a post counts towards.
 Touch = tuple[str, datetime | None]
@@ -47,3 +51,66 @@ def after_post_change(
         now=now,
         lookahead_days=runtime.settings.coverage_lookahead_days,
     )
+
+
+# Writes whose platform rules run with no transaction open (see app/posts/rules.py):
+# plan in a read phase, run the rules, then write under a savepoint, so a refused post
+# leaves the request's session usable (the web pages render the form again with it).
+
+
+def create_post(
+    session: Session, runtime: Runtime, *, data: PostCreate, user: User, now: datetime
+) -> Post:
+    where = _paths(runtime)
+    rules = run_outside_transaction(
+        session,
+        lambda rules: service.check_create(session, data=data, now=now, rules=rules, **where),
+    )
+    with session.begin_nested():
+        return service.create(session, data=data, user=user, now=now, rules=rules, **where)
+
+
+def create_posts(
+    session: Session,
+    runtime: Runtime,
+    *,
+    items: Sequence[PostCreate],
+    user: User,
+    now: datetime,
+) -> list[Post]:
+    where = _paths(runtime)
+    rules = run_outside_transaction(
+        session,
+        lambda rules: service.check_create_many(
+            session, items=items, user=user, now=now, rules=rules, **where
+        ),
+    )
+    with session.begin_nested():
+        return service.create_many(session, items=items, user=user, now=now, rules=rules, **where)
+
+
+def update_post(
+    session: Session,
+    runtime: Runtime,
+    *,
+    post_id: str,
+    data: PostUpdate,
+    user: User,
+    now: datetime,
+) -> Post:
+    where = _paths(runtime)
+    rules = run_outside_transaction(
+        session,
+        lambda rules: service.check_update(
+            session, post_id=post_id, data=data, now=now, rules=rules, **where
+        ),
+    )
+    with session.begin_nested():
+        return service.update(
+            session, post_id=post_id, data=data, user=user, now=now, rules=rules, **where
+        )
+
+
+def _paths(runtime: Runtime) -> dict[str, Any]:
+    """Where a post's media live and the base of its link: a publish request needs both."""
+    return {"media_dir": runtime.settings.media_dir, "base_url": runtime.settings.base_url}

@@ -10,7 +10,6 @@ from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
 from app.posts import flows, service
-from app.posts.rules import run_outside_transaction
 from app.posts.schemas import (
     DeliveryOut,
     PostBatch,
@@ -36,22 +35,7 @@ def create_post(
     user: ApiEditor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
-    media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
-    rules = run_outside_transaction(
-        session,
-        lambda rules: service.check_create(
-            session, data=body, now=now, rules=rules, media_dir=media_dir, base_url=base_url
-        ),
-    )
-    post = service.create(
-        session,
-        data=body,
-        user=user,
-        now=now,
-        rules=rules,
-        media_dir=media_dir,
-        base_url=base_url,
-    )
+    post = flows.create_post(session, runtime, data=body, user=user, now=now)
     return with_coverage(session, runtime, now, after, service.written_out(post))
 
 
@@ -66,28 +50,7 @@ def create_posts(
 ) -> PostBatchOut:
     """Create up to 1,000 posts (each as for POST /posts) at once, all or none; a
     problem names the post's index, e.g. `["body", "posts", 3, "text"]`."""
-    media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
-    rules = run_outside_transaction(
-        session,
-        lambda rules: service.check_create_many(
-            session,
-            items=body.posts,
-            user=user,
-            now=now,
-            rules=rules,
-            media_dir=media_dir,
-            base_url=base_url,
-        ),
-    )
-    created = service.create_many(
-        session,
-        items=body.posts,
-        user=user,
-        now=now,
-        rules=rules,
-        media_dir=media_dir,
-        base_url=base_url,
-    )
+    created = flows.create_posts(session, runtime, items=body.posts, user=user, now=now)
     cells = flows.after_post_change(
         session, runtime, now=now, touched=flows.touches(*created), after=after
     )
@@ -136,30 +99,8 @@ def update_post(
     user: ApiEditor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
-    media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
-    rules = run_outside_transaction(
-        session,
-        lambda rules: service.check_update(
-            session,
-            post_id=post_id,
-            data=body,
-            now=now,
-            rules=rules,
-            media_dir=media_dir,
-            base_url=base_url,
-        ),
-    )
     before = service.get(session, post_id)
-    service.update(
-        session,
-        post_id=post_id,
-        data=body,
-        user=user,
-        now=now,
-        rules=rules,
-        media_dir=media_dir,
-        base_url=base_url,
-    )
+    flows.update_post(session, runtime, post_id=post_id, data=body, user=user, now=now)
     out = service.get(session, post_id)
     return with_coverage(session, runtime, now, after, out, before=before)
 

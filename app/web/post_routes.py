@@ -19,7 +19,6 @@ from app.objectives.models import Objective
 from app.posts import flows
 from app.posts import service as posts
 from app.posts.models import DeliveryAttempt, Post, PostKind
-from app.posts.rules import run_outside_transaction
 from app.posts.schemas import MAX_TEXT_LENGTH, PostOut
 from app.users.models import User
 from app.web import calendar as grid
@@ -160,29 +159,8 @@ def create_post(
     compose = ComposeForm.from_form(form)
     data, problems = compose.to_create(user_zone(user, runtime))
     if data is not None:
-        media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
         try:
-            rules = run_outside_transaction(
-                session,
-                lambda rules: posts.check_create(
-                    session,
-                    data=data,
-                    now=now,
-                    rules=rules,
-                    media_dir=media_dir,
-                    base_url=base_url,
-                ),
-            )
-            with session.begin_nested():
-                created = posts.create(
-                    session,
-                    data=data,
-                    user=user,
-                    now=now,
-                    rules=rules,
-                    media_dir=media_dir,
-                    base_url=base_url,
-                )
+            created = flows.create_post(session, runtime, data=data, user=user, now=now)
         except InvalidInput as exc:
             problems = exc.problems
         except Conflict as exc:
@@ -217,31 +195,10 @@ def update_post(
     compose = ComposeForm.from_form(form)
     data, problems = compose.to_update(user_zone(user, runtime), post)
     if data is not None:
-        media_dir, base_url = runtime.settings.media_dir, runtime.settings.base_url
         try:
-            rules = run_outside_transaction(
-                session,
-                lambda rules: posts.check_update(
-                    session,
-                    post_id=post_id,
-                    data=data,
-                    now=now,
-                    rules=rules,
-                    media_dir=media_dir,
-                    base_url=base_url,
-                ),
+            updated = flows.update_post(
+                session, runtime, post_id=post_id, data=data, user=user, now=now
             )
-            with session.begin_nested():
-                updated = posts.update(
-                    session,
-                    post_id=post_id,
-                    data=data,
-                    user=user,
-                    now=now,
-                    rules=rules,
-                    media_dir=media_dir,
-                    base_url=base_url,
-                )
         except InvalidInput as exc:
             problems = exc.problems
         except Conflict as exc:
