@@ -25,5 +25,9 @@ for feature in (
     platforms,
     tokens,
     users,
+    # connecting accounts
+    # team workflow
+    # planning
+    # exchange
 ):
     router.include_router(feature)

@@ -352,3 +352,15 @@ def rotate_key() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# -- connecting accounts --
+
+
+# -- team workflow --
+
+
+# -- planning --
+
+
+# -- exchange --

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     coverage_lookahead_days: int = Field(default=7, ge=0, le=366)
     coverage_interval_seconds: int = Field(default=600, ge=5)
 
+    # Connecting accounts (OAuth flows) and the token life cycle
+
+    # Team workflow: contributors, approval, guardrails, champions
+
+    # Planning: recurring posts, slots, the evergreen library, pause, grouped alerts
+
+    # Exchange: spreadsheets, calendar feeds, versions, threads, tracked links
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -44,6 +44,10 @@ class Scheduler:
             ("coverage-check", self.dispatcher.check_coverage, settings.coverage_interval_seconds),
             # Alerts opened by any process (an API request, another worker) go out soon.
             ("announce-alerts", self.dispatcher.announce_alerts, ANNOUNCE_INTERVAL_SECONDS),
+            # connecting accounts
+            # team workflow
+            # planning
+            # exchange
         )
         for job_id, func, seconds in jobs:
             self._aps.add_job(

@@ -69,6 +69,10 @@ def pg_migrated() -> str:
 # Children before parents. DELETE is much faster than TRUNCATE on the small tables a
 # test leaves behind (TRUNCATE rewrites every table's files).
 CLEAR_ORDER = (
+    # connecting accounts
+    # team workflow
+    # planning
+    # exchange
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts
     "deliveries",

@@ -36,5 +36,9 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         alerts_page,
         post_routes,
         channel_routes,
+        # connecting accounts
+        # team workflow
+        # planning
+        # exchange
     ):
         app.include_router(page.router)
