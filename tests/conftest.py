@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from app.clock import FrozenClock
 from app.config import Settings
@@ -54,16 +54,50 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _admin_engine(base_url: str) -> Engine:
+    url = make_url(base_url).set(drivername="postgresql+psycopg")
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _worker_database(base_url: str) -> str:
+    """This pytest-xdist worker's own database next to `base_url`, created empty.
+
+    Workers run at once; each truncates tables between tests, so they cannot share one.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return base_url
+    url = make_url(base_url)
+    name = f"{url.database}_{worker}"
+    admin = _admin_engine(base_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_worker_database(base_url: str, url: str) -> None:
+    if url == base_url:
+        return
+    admin = _admin_engine(base_url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def pg_migrated() -> str:
+def pg_migrated() -> Iterator[str]:
     assert PG_URL is not None
-    engine = make_engine(PG_URL)
+    url = _worker_database(PG_URL)
+    engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     upgrade(engine)
     engine.dispose()
-    return PG_URL
+    yield url
+    _drop_worker_database(PG_URL, url)
 
 
 # Children before parents. DELETE is much faster than TRUNCATE on the small tables a
