@@ -243,6 +243,10 @@ class Ambiguous(PublishError):
 
 
 SaveCredentials = Callable[[dict[str, Any]], Awaitable[None]]
+# Given the access token the platform refused, renews it once across every process (or
+# takes the one another process just renewed) and answers the channel's credentials;
+# raises AuthExpired when the grant is dead. See app/connect/tokens.py.
+RefreshCredentials = Callable[[str], Awaitable[dict[str, Any]]]
 
 
 class Connector(ABC):
@@ -285,6 +289,7 @@ class Connector(ABC):
         now: Callable[[], datetime] | None = None,
         save_credentials: SaveCredentials | None = None,
         outbound: OutboundPolicy | None = None,
+        refresh_credentials: RefreshCredentials | None = None,
     ) -> None:
         self.config = self.config_model.model_validate(config, from_attributes=True)
         # Where connections the connector opens itself (SMTP, tweepy's requests) may go;
@@ -295,6 +300,7 @@ class Connector(ABC):
         # The caller's clock, for Retry-After arithmetic and dates a platform wants.
         self.now = now or (lambda: datetime.now(UTC))
         self._save_credentials = save_credentials
+        self._refresh_credentials = refresh_credentials
 
     async def save_credentials(self, changed: dict[str, Any]) -> None:
         """Keep credentials the platform renewed (a refreshed OAuth access token).

@@ -728,8 +728,18 @@ class XConnector(Connector):
     # -- OAuth 2 token refresh -------------------------------------------------------------
 
     async def _refresh(self) -> None:
-        """Renew the OAuth 2 access token (and the rotating refresh token); keep both."""
+        """Renew the OAuth 2 access token (and the rotating refresh token); keep both.
+
+        With the caller's single-flight hook (app/connect/tokens.py), the renewal runs
+        with the channel locked across processes, or takes the token another process
+        just renewed; without one, the connector renews it itself."""
         c = self.credentials
+        if self._refresh_credentials is not None:
+            fresh = await self._refresh_credentials(c.access_token or "")
+            self._retired += [v for v in (c.access_token, c.refresh_token) if v]
+            known = {k: v for k, v in fresh.items() if k in XCredentials.model_fields}
+            self.credentials = XCredentials.model_validate(known)
+            return
         form = {
             "grant_type": "refresh_token",
             "refresh_token": c.refresh_token or "",

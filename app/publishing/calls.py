@@ -32,6 +32,7 @@ from connectors.base import (
     PublishError,
     PublishRequest,
     RateLimited,
+    RefreshCredentials,
     SaveCredentials,
 )
 from connectors.outbound import OutboundPolicy
@@ -151,6 +152,7 @@ def build_connector(
     now: Callable[[], datetime],
     save_credentials: SaveCredentials | None,
     outbound: OutboundPolicy | None,
+    refresh_credentials: RefreshCredentials | None = None,
 ) -> Connector:
     return platform.connector(
         settings.config,  # type: ignore[arg-type]
@@ -159,6 +161,7 @@ def build_connector(
         now=now,
         save_credentials=save_credentials,
         outbound=outbound,
+        refresh_credentials=refresh_credentials,
     )
 
 

@@ -1,0 +1,212 @@
+"""The authorization-code flow, platform by platform: the authorization URL, the code
+exchange, and what the answer opens (picks). Network calls only here, each through the
+outbound policy, never inside a database transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from app.config import Settings
+from app.connect.providers import PROVIDERS, AppSettings, Pick, Provider, endpoint, rebase
+from app.connect.states import FlowRefused, code_challenge
+from connectors.base import PublishError
+from connectors.http import USER_AGENT, excerpt, json_body, redact, send
+from connectors.transport import make_client
+
+
+def authorize_url(
+    provider: Provider, app: AppSettings, *, state: str, verifier: str, redirect: str
+) -> str:
+    params = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": redirect,
+        "scope": provider.scope_separator.join(provider.scopes),
+        "state": state,
+        **provider.extra_authorize,
+    }
+    if provider.pkce:
+        params["code_challenge"] = code_challenge(verifier)
+        params["code_challenge_method"] = "S256"
+    return endpoint(provider.authorize_url, app) + "?" + urlencode(params)
+
+
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    """A client that connects only where the outbound policy allows."""
+    return make_client(
+        timeout=settings.publish_timeout_seconds,
+        max_connections=4,
+        outbound=settings.outbound_policy(),
+    )
+
+
+def _refused(provider: Provider, detail: str) -> FlowRefused:
+    return FlowRefused(
+        f"{provider.label} did not connect",
+        f"{detail} Nothing was created; start again from the Channels page.",
+    )
+
+
+def oauth_words(answer: Any, hidden: list[str]) -> str:
+    """The OAuth error of an answer (`error`, `error_description`), secrets removed."""
+    if not isinstance(answer, dict):
+        return ""
+    parts = [answer.get("error"), answer.get("error_description")]
+    return excerpt(redact(": ".join(p for p in parts if isinstance(p, str) and p), hidden))
+
+
+async def exchange_code(
+    http: httpx.AsyncClient,
+    provider: Provider,
+    app: AppSettings,
+    *,
+    code: str,
+    verifier: str,
+    redirect: str,
+) -> dict[str, Any]:
+    """The token endpoint's answer to the authorization code (RFC 6749 4.1.3)."""
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect}
+    form["client_id"] = app.client_id
+    if provider.pkce:
+        form["code_verifier"] = verifier
+    auth = None
+    if provider.basic_auth:
+        auth = httpx.BasicAuth(app.client_id, app.client_secret)
+    else:
+        form["client_secret"] = app.client_secret
+    hidden = [code, verifier, app.client_secret]
+    try:
+        response = await send(
+            http,
+            "POST",
+            endpoint(provider.token_url, app),
+            data=form,
+            auth=auth,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            secrets=hidden,
+        )
+    except PublishError as exc:
+        raise _refused(provider, f"Cadence could not reach {provider.label} ({exc.message}).")
+    answer = json_body(response)
+    failed = not response.is_success or not isinstance(answer, dict)
+    if not failed and provider.platform == "slack" and answer.get("ok") is not True:
+        failed = True
+    if failed:
+        words = oauth_words(answer, hidden) or f"HTTP {response.status_code}"
+        raise _refused(provider, f"{provider.label} refused the sign-in ({words}).")
+    return dict(answer)
+
+
+def expires_at(answer: dict[str, Any], now: datetime) -> datetime | None:
+    seconds = answer.get("expires_in")
+    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds > 0:
+        return now + timedelta(seconds=seconds)
+    return None
+
+
+# -- what each platform's answer opens -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    http: httpx.AsyncClient
+    provider: Provider
+    app: AppSettings
+    now: datetime
+
+
+async def _x_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    token, refresh = answer.get("access_token"), answer.get("refresh_token")
+    if not isinstance(token, str) or not token:
+        raise _refused(ctx.provider, "X answered without an access token.")
+    try:
+        response = await send(
+            ctx.http,
+            "GET",
+            rebase("https://api.x.com/2/users/me", ctx.app.base_url),
+            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+            secrets=[token],
+        )
+    except PublishError as exc:
+        raise _refused(
+            ctx.provider, f"Cadence could not ask X whose account it is ({exc.message})."
+        )
+    body = json_body(response)
+    data = body.get("data") if isinstance(body, dict) else None
+    if not response.is_success or not isinstance(data, dict) or not data.get("username"):
+        raise _refused(
+            ctx.provider, f"X did not say whose account it is (HTTP {response.status_code})."
+        )
+    username = str(data["username"])
+    credentials = {
+        "access_token": token,
+        "client_id": ctx.app.client_id,
+        "client_secret": ctx.app.client_secret,
+    }
+    if isinstance(refresh, str) and refresh:
+        credentials["refresh_token"] = refresh
+    config: dict[str, Any] = {"username": username}
+    if ctx.app.base_url:
+        config["api_base"] = ctx.app.base_url
+    return [
+        Pick(
+            key=str(data.get("id") or username),
+            name=f"X @{username}"[:100],
+            config=config,
+            credentials=credentials,
+            access_expires_at=expires_at(answer, ctx.now),
+        )
+    ]
+
+
+async def _slack_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    hook = answer.get("incoming_webhook")
+    url = hook.get("url") if isinstance(hook, dict) else None
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise _refused(ctx.provider, "Slack answered without a webhook for a channel.")
+    team = answer.get("team")
+    team_name = team.get("name") if isinstance(team, dict) else None
+    channel = hook.get("channel") if isinstance(hook, dict) else None
+    name = " ".join(str(p) for p in ("Slack", team_name, channel) if p)
+    return [
+        Pick(
+            key=str(hook.get("channel_id") or url) if isinstance(hook, dict) else url,
+            name=name[:100],
+            config={},
+            credentials={"webhook_url": rebase(url, ctx.app.base_url)},
+        )
+    ]
+
+
+PICKERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[list[Pick]]]] = {
+    "x": _x_picks,
+    "slack": _slack_picks,
+}
+
+
+async def picks_from_code(
+    settings: Settings,
+    platform: str,
+    app: AppSettings,
+    *,
+    code: str,
+    verifier: str,
+    redirect: str,
+    now: datetime,
+) -> list[Pick]:
+    """Exchange the code and look up what it opens."""
+    provider = PROVIDERS[platform]
+    async with http_client(settings) as http:
+        answer = await exchange_code(
+            http, provider, app, code=code, verifier=verifier, redirect=redirect
+        )
+        picks = await PICKERS[platform](Context(http, provider, app, now), answer)
+    if not picks:
+        raise _refused(provider, f"{provider.label} showed nothing Cadence can publish to.")
+    return picks
