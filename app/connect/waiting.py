@@ -35,13 +35,9 @@ def give_up_waiting(session: Session, *, now: datetime) -> int:
         )
     )
     for delivery in late:
+        why = delivery.last_error or "the platform refused the credentials"
         change = transitions.give_up_waiting(
-            message=(
-                f"its channel was not reconnected in time ({
-                    delivery.last_error or 'the platform refused the credentials'
-                })"
-            ),
-            now=now,
+            message=f"its channel was not reconnected in time ({why})", now=now
         )
         transitions.apply(delivery, change)
         outcomes._alert(session, delivery, change, now=now)
