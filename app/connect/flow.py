@@ -92,7 +92,9 @@ async def exchange_code(
             secrets=hidden,
         )
     except PublishError as exc:
-        raise _refused(provider, f"Cadence could not reach {provider.label} ({exc.message}).")
+        raise _refused(
+            provider, f"Cadence could not reach {provider.label} ({exc.message})."
+        ) from None
     answer = json_body(response)
     failed = not response.is_success or not isinstance(answer, dict)
     if not failed and provider.platform == "slack" and answer.get("ok") is not True:
@@ -136,7 +138,7 @@ async def _x_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
     except PublishError as exc:
         raise _refused(
             ctx.provider, f"Cadence could not ask X whose account it is ({exc.message})."
-        )
+        ) from None
     body = json_body(response)
     data = body.get("data") if isinstance(body, dict) else None
     if not response.is_success or not isinstance(data, dict) or not data.get("username"):
