@@ -56,6 +56,7 @@ from oauthlib.oauth1.rfc5849 import signature, utils
 from twitter_text import parse_tweet
 
 from tests.fakes.forms import Form, FormError, image_kind, is_mp4, read_form
+from tests.fakes.oauth import AuthorizationServer, Refusal
 from tests.fakes.sinks import Answer, RecordedRequest, SinkBacked, SinkServer, json_answer
 
 # X's documented example credentials ("Creating a signature").
@@ -79,6 +80,7 @@ TWEETS_PATH = "/2/tweets"
 ME_PATH = "/2/users/me"
 UPLOAD_PATH = "/1.1/media/upload.json"
 TOKEN_PATH = "/2/oauth2/token"
+AUTHORIZE_PATH = "/i/oauth2/authorize"  # on x.com
 
 MAX_WEIGHTED_LENGTH = 280
 TIMESTAMP_WINDOW = 300  # seconds either way
@@ -296,6 +298,10 @@ class FakeX(SinkBacked):
         self._token_serial = itertools.count(2)
         self._scripted: dict[str | None, deque[Answer]] = {}
         self._lock = threading.Lock()
+        # The authorization-code flow with PKCE (x.com's consent page, the code exchange).
+        self.authorization = AuthorizationServer(
+            clients=self.clients, authorize_path=AUTHORIZE_PATH, name="X", pkce=True
+        )
         self.sink.answer_with(self._handle)
 
     # -- life ------------------------------------------------------------------------
@@ -334,6 +340,8 @@ class FakeX(SinkBacked):
                 queue = self._scripted.get(key)
                 if queue:
                     return queue.popleft()
+        if self.authorization.handles(recorded):
+            return self.authorization.handle(recorded)
         if recorded.path == TOKEN_PATH and recorded.method == "POST":
             return self._token(recorded)
         if recorded.path == UPLOAD_PATH:
@@ -653,8 +661,16 @@ class FakeX(SinkBacked):
             form = read_form(recorded)
         except FormError:
             return oauth2_error(400, "invalid_request", "Value passed for the body was invalid.")
-        if not self._client_authenticated(recorded.header("authorization") or ""):
+        client_id = self._client_authenticated(recorded.header("authorization") or "")
+        if client_id is None:
             return oauth2_error(401, "unauthorized_client", "Missing valid authorization header")
+        if form.get("grant_type") == "authorization_code":
+            grant = self.authorization.redeem(form, client_id)
+            if isinstance(grant, Refusal):
+                return oauth2_error(
+                    400, "invalid_request", "Value passed for the authorization code was invalid."
+                )
+            return self._issue()
         if form.get("grant_type") != "refresh_token":
             return oauth2_error(
                 400, "invalid_request", "Value passed for the grant type was invalid."
@@ -665,10 +681,15 @@ class FakeX(SinkBacked):
                 return oauth2_error(
                     400, "invalid_request", "Value passed for the token was invalid."
                 )
+            self.refresh_tokens.discard(old)
+        return self._issue()
+
+    def _issue(self) -> Answer:
+        """New tokens: an access token that lasts two hours and a refresh token."""
+        with self._lock:
             serial = next(self._token_serial)
             access = f"{OAUTH2_TOKEN[:40]}-renewed-{serial}"
             refresh = f"{REFRESH_TOKEN[:24]}-renewed-{serial}"
-            self.refresh_tokens.discard(old)
             self.refresh_tokens.add(refresh)
             self.bearer_tokens.add(access)
             self.issued.append((access, refresh))
@@ -683,15 +704,16 @@ class FakeX(SinkBacked):
             },
         )
 
-    def _client_authenticated(self, header: str) -> bool:
+    def _client_authenticated(self, header: str) -> str | None:
+        """The client id of valid HTTP Basic client credentials, else None."""
         if not header.startswith("Basic "):
-            return False
+            return None
         try:
             decoded = b64decode(header[len("Basic ") :]).decode()
         except ValueError:
-            return False
+            return None
         client_id, _, secret = decoded.partition(":")
-        return self.clients.get(client_id) == secret
+        return client_id if self.clients.get(client_id) == secret else None
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
