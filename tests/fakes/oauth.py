@@ -141,7 +141,9 @@ class AuthorizationServer:
                 scope=fields.get("scope", ""),
                 challenge=fields.get("code_challenge"),
             )
-        return redirect_answer(target + joiner + urlencode({"code": code, "state": fields["state"]}))
+        return redirect_answer(
+            target + joiner + urlencode({"code": code, "state": fields["state"]})
+        )
 
     def approve(self, authorize_url: str, *, allow: bool = True) -> str:
         """The URL the browser is sent back to after a person's decision."""

@@ -39,7 +39,11 @@ def fake_x() -> Iterator[FakeX]:
 @pytest.fixture
 def settings(settings: Settings, fake_x: FakeX) -> Settings:
     return settings.model_copy(
-        update={"x_client_id": CLIENT_ID, "x_client_secret": CLIENT_SECRET, "x_base_url": fake_x.url}
+        update={
+            "x_client_id": CLIENT_ID,
+            "x_client_secret": CLIENT_SECRET,
+            "x_base_url": fake_x.url,
+        }
     )
 
 
