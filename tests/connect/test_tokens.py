@@ -32,9 +32,11 @@ from app.db import transaction
 from app.posts.models import Delivery
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
+from app.users.models import Role
 from connectors.transport import make_client
 from tests.fakes.x import CLIENT_ID, CLIENT_SECRET, OAUTH2_TOKEN, REFRESH_TOKEN, FakeX
-from tests.helpers import objective, post
+from tests.helpers import API, objective, post
+from tests.web.test_pages import login, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,7 +101,9 @@ def drain(runtime: Runtime) -> None:
 
 def with_client(runtime: Runtime, fn: Any) -> Any:
     async def go() -> Any:
-        http = make_client(timeout=5, max_connections=2, outbound=runtime.settings.outbound_policy())
+        http = make_client(
+            timeout=5, max_connections=2, outbound=runtime.settings.outbound_policy()
+        )
         try:
             return await fn(http)
         finally:
@@ -174,6 +178,13 @@ def test_a_dead_grant_makes_the_channel_wait_for_a_reconnect_with_one_alert(
     publish_now(client, admin, channel_id, "Second")
     drain(runtime)
     assert [d.status for d in deliveries(runtime)] == ["waiting", "waiting"]
+    # The post reads as scheduled; its page says what the delivery waits for.
+    post_id = deliveries(runtime)[0].post_id
+    assert client.get(f"{API}/posts/{post_id}", headers=admin).json()["status"] == "scheduled"
+    make_user(runtime, "root@example.org", Role.admin)
+    assert login(client, "root@example.org").status_code == 303
+    page = client.get(f"/posts/{post_id}")
+    assert page.status_code == 200 and "Waiting for its channel to be reconnected" in page.text
     with runtime.sessions() as session:
         channel = session.get(Channel, channel_id)
         assert channel is not None and channel.status == ChannelStatus.needs_reconnect
