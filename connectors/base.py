@@ -266,6 +266,9 @@ class Connector(ABC):
     # None: the channel's creator chooses (a JSON webhook can go anywhere).
     audience: ClassVar[Audience | None]
     limits: ClassVar[Limits]
+    # Set by the caller after construction (connectors' own __init__ signatures vary):
+    # renews a refused access token once across processes; see RefreshCredentials.
+    refresh_credentials: RefreshCredentials | None = None
     # The platform's schemas: what the given config and credentials are read into.
     config_model: ClassVar[type[PlatformConfig]] = PlatformConfig
     credentials_model: ClassVar[type[PlatformCredentials]] = PlatformCredentials
@@ -289,7 +292,6 @@ class Connector(ABC):
         now: Callable[[], datetime] | None = None,
         save_credentials: SaveCredentials | None = None,
         outbound: OutboundPolicy | None = None,
-        refresh_credentials: RefreshCredentials | None = None,
     ) -> None:
         self.config = self.config_model.model_validate(config, from_attributes=True)
         # Where connections the connector opens itself (SMTP, tweepy's requests) may go;
@@ -300,7 +302,6 @@ class Connector(ABC):
         # The caller's clock, for Retry-After arithmetic and dates a platform wants.
         self.now = now or (lambda: datetime.now(UTC))
         self._save_credentials = save_credentials
-        self._refresh_credentials = refresh_credentials
 
     async def save_credentials(self, changed: dict[str, Any]) -> None:
         """Keep credentials the platform renewed (a refreshed OAuth access token).

@@ -744,8 +744,8 @@ class XConnector(Connector):
         with the channel locked across processes, or takes the token another process
         just renewed; without one, the connector renews it itself."""
         c = self.credentials
-        if self._refresh_credentials is not None:
-            fresh = await self._refresh_credentials(c.access_token or "")
+        if self.refresh_credentials is not None:
+            fresh = await self.refresh_credentials(c.access_token or "")
             self._retired += [v for v in (c.access_token, c.refresh_token) if v]
             known = {k: v for k, v in fresh.items() if k in XCredentials.model_fields}
             self.credentials = XCredentials.model_validate(known)

@@ -186,9 +186,65 @@ async def _slack_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
     ]
 
 
+async def _youtube_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    """One pick per YouTube channel of the Google account (`channels?mine=true`)."""
+    token = answer.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise _refused(ctx.provider, "Google answered without an access token.")
+    try:
+        response = await send(
+            ctx.http,
+            "GET",
+            rebase("https://www.googleapis.com/youtube/v3/channels", ctx.app.base_url),
+            params={"part": "snippet", "mine": "true", "maxResults": "50"},
+            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+            secrets=[token],
+        )
+    except PublishError as exc:
+        raise _refused(
+            ctx.provider, f"Cadence could not list the channels ({exc.message})."
+        ) from None
+    body = json_body(response)
+    items = body.get("items") if isinstance(body, dict) else None
+    if not response.is_success or not isinstance(items, list):
+        raise _refused(
+            ctx.provider, f"YouTube did not list the channels (HTTP {response.status_code})."
+        )
+    credentials: dict[str, Any] = {
+        "access_token": token,
+        "client_id": ctx.app.client_id,
+        "client_secret": ctx.app.client_secret,
+    }
+    if isinstance(answer.get("refresh_token"), str) and answer["refresh_token"]:
+        credentials["refresh_token"] = answer["refresh_token"]
+    config: dict[str, Any] = {}
+    if ctx.app.base_url:
+        config = {
+            "api_base": ctx.app.base_url,
+            "token_url": rebase(ctx.provider.token_url, ctx.app.base_url),
+        }
+    picks = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        snippet = item.get("snippet")
+        title = str((snippet.get("title") if isinstance(snippet, dict) else None) or item["id"])
+        picks.append(
+            Pick(
+                key=item["id"],
+                name=f"YouTube {title}"[:100],
+                config=config,
+                credentials=credentials,
+                access_expires_at=expires_at(answer, ctx.now),
+            )
+        )
+    return picks
+
+
 PICKERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[list[Pick]]]] = {
     "x": _x_picks,
     "slack": _slack_picks,
+    "youtube": _youtube_picks,
 }
 
 

@@ -103,7 +103,6 @@ PROVIDERS: dict[str, Provider] = {
             "Google's verification of the sensitive scopes; uploads of unverified apps "
             "stay private until the API audit"
         ),
-        ready=False,
     ),
     "facebook": Provider(
         platform="facebook",

@@ -154,15 +154,16 @@ def build_connector(
     outbound: OutboundPolicy | None,
     refresh_credentials: RefreshCredentials | None = None,
 ) -> Connector:
-    return platform.connector(
+    connector = platform.connector(
         settings.config,  # type: ignore[arg-type]
         settings.credentials,  # type: ignore[arg-type]
         http,
         now=now,
         save_credentials=save_credentials,
         outbound=outbound,
-        refresh_credentials=refresh_credentials,
     )
+    connector.refresh_credentials = refresh_credentials
+    return connector
 
 
 def check_media(request: PublishRequest) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.channels.models import Channel
@@ -22,7 +23,7 @@ from app.connect.flow import authorize_url, picks_from_code
 from app.connect.providers import PROVIDERS, Pick, Provider, app_settings, redirect_uri
 from app.connect.states import FlowRefused
 from app.db import transaction
-from app.deps import no_nul_in_url
+from app.deps import SessionDep, no_nul_in_url
 from app.runtime import Runtime
 from app.web.infrastructure import (
     FormDep,
@@ -236,54 +237,58 @@ def choose(platform: str, request: Request, user: PageAdmin, flow: str = "") -> 
 
 
 def _chosen(
-    runtime: Runtime, platform: str, flow: str, secret: str, keys: list[str]
+    session: Session, runtime: Runtime, platform: str, flow: str, secret: str, keys: list[str]
 ) -> list[Channel]:
-    """One transaction: the offer is used up only if the choice makes its channels."""
+    """In the request's own transaction (a POST's holds the write lock on SQLite): the
+    offer is used up only if the choice makes its channels."""
     now: datetime = runtime.clock.now()
     outbound = runtime.settings.outbound_policy()
-    with transaction(runtime.sessions) as session:
-        row, raw = states.picks_of(
-            session,
-            flow_id=flow,
-            platform=platform,
-            session_secret=secret,
-            box=runtime.box,
-            now=now,
-            finish=True,
-        )
-        chosen = [service.pick_from_dict(p) for p in raw if p.get("key") in keys]
-        if not chosen or (row.channel_id is not None and len(chosen) != 1):
-            raise FlowRefused("Choose what to connect", "Tick one (to reconnect: exactly one).")
-        if row.channel_id is not None:
-            return [
-                service.reconnect(
-                    session,
-                    channel_id=row.channel_id,
-                    pick=chosen[0],
-                    box=runtime.box,
-                    now=now,
-                    outbound=outbound,
-                )
-            ]
-        return service.create_channels(
-            session, platform=platform, picks=chosen, box=runtime.box, now=now, outbound=outbound
-        )
+    row, raw = states.picks_of(
+        session,
+        flow_id=flow,
+        platform=platform,
+        session_secret=secret,
+        box=runtime.box,
+        now=now,
+        finish=True,
+    )
+    chosen = [service.pick_from_dict(p) for p in raw if p.get("key") in keys]
+    if not chosen or (row.channel_id is not None and len(chosen) != 1):
+        raise FlowRefused("Choose what to connect", "Tick one (to reconnect: exactly one).")
+    if row.channel_id is not None:
+        return [
+            service.reconnect(
+                session,
+                channel_id=row.channel_id,
+                pick=chosen[0],
+                box=runtime.box,
+                now=now,
+                outbound=outbound,
+            )
+        ]
+    return service.create_channels(
+        session, platform=platform, picks=chosen, box=runtime.box, now=now, outbound=outbound
+    )
 
 
 @router.post("/channels/connect/{platform}/choose")
-def choose_post(platform: str, request: Request, user: PageAdmin, form: FormDep) -> Response:
+def choose_post(
+    platform: str, request: Request, session: SessionDep, user: PageAdmin, form: FormDep
+) -> Response:
     runtime = runtime_of(request)
     _provider(platform, runtime.settings)
     flow = form.get("flow")
     keys = [k for k in form.getlist("pick") if isinstance(k, str)]
     try:
-        made = _chosen(
-            runtime,
-            platform,
-            flow if isinstance(flow, str) else "",
-            web_session(request).csrf,
-            keys,
-        )
+        with session.begin_nested():
+            made = _chosen(
+                session,
+                runtime,
+                platform,
+                flow if isinstance(flow, str) else "",
+                web_session(request).csrf,
+                keys,
+            )
     except FlowRefused as exc:
         raise _refusal(exc) from None
     if len(made) == 1:
