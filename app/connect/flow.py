@@ -82,12 +82,13 @@ async def exchange_code(
         form["client_secret"] = app.client_secret
     hidden = [code, verifier, app.client_secret]
     try:
+        body = {"params": form} if provider.token_method == "GET" else {"data": form}
         response = await send(
             http,
-            "POST",
+            provider.token_method,
             endpoint(provider.token_url, app),
-            data=form,
             auth=auth,
+            **body,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             secrets=hidden,
         )
@@ -241,10 +242,72 @@ async def _youtube_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
     return picks
 
 
+async def _graph_get(ctx: Context, path: str, params: dict[str, str]) -> dict[str, Any]:
+    """A Graph API GET (`https://graph.facebook.com/v24.0` + path), its JSON object."""
+    hidden = [
+        v for k, v in params.items() if k in ("access_token", "client_secret", "fb_exchange_token")
+    ]
+    url = rebase(f"https://graph.facebook.com/v24.0{path}", ctx.app.base_url)
+    try:
+        response = await send(
+            ctx.http, "GET", url, params=params, headers={"User-Agent": USER_AGENT}, secrets=hidden
+        )
+    except PublishError as exc:
+        raise _refused(ctx.provider, f"Cadence could not reach Facebook ({exc.message}).") from None
+    body = json_body(response)
+    if not response.is_success or not isinstance(body, dict):
+        error = body.get("error") if isinstance(body, dict) else None
+        words = error.get("message") if isinstance(error, dict) else None
+        detail = redact(str(words or f"HTTP {response.status_code}"), hidden)
+        raise _refused(ctx.provider, f"Facebook refused: {excerpt(detail)}.")
+    return dict(body)
+
+
+async def _facebook_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    """The short-lived user token becomes a long-lived one (about 60 days: the known
+    end Cadence warns of), whose `/me/accounts` lists the Pages with their tokens."""
+    short = answer.get("access_token")
+    if not isinstance(short, str) or not short:
+        raise _refused(ctx.provider, "Facebook answered without an access token.")
+    long = await _graph_get(
+        ctx,
+        "/oauth/access_token",
+        {
+            "grant_type": "fb_exchange_token",
+            "client_id": ctx.app.client_id,
+            "client_secret": ctx.app.client_secret,
+            "fb_exchange_token": short,
+        },
+    )
+    token = long.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise _refused(ctx.provider, "Facebook did not give a long-lived token.")
+    pages = await _graph_get(ctx, "/me/accounts", {"access_token": token, "limit": "100"})
+    ends = expires_at(long, ctx.now)
+    picks = []
+    for page in pages.get("data") or []:
+        if not isinstance(page, dict) or not page.get("id") or not page.get("access_token"):
+            continue
+        config: dict[str, Any] = {"page_id": str(page["id"])}
+        if ctx.app.base_url:
+            config["api_base"] = ctx.app.base_url
+        picks.append(
+            Pick(
+                key=str(page["id"]),
+                name=f"Facebook {page.get('name') or page['id']}"[:100],
+                config=config,
+                credentials={"page_access_token": str(page["access_token"])},
+                ends_at=ends,
+            )
+        )
+    return picks
+
+
 PICKERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[list[Pick]]]] = {
     "x": _x_picks,
     "slack": _slack_picks,
     "youtube": _youtube_picks,
+    "facebook": _facebook_picks,
 }
 
 

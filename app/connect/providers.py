@@ -41,6 +41,8 @@ class Provider:
     chooser: bool = False
     # Whether the flow is built (the others show their how-to and "use the form").
     ready: bool = True
+    # How the code goes to the token endpoint: a form POST, or (Facebook) a GET query.
+    token_method: str = "POST"
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,8 @@ PROVIDERS: dict[str, Provider] = {
     "facebook": Provider(
         platform="facebook",
         label="Facebook Pages",
-        authorize_url="https://www.facebook.com/v21.0/dialog/oauth",
-        token_url="https://graph.facebook.com/v21.0/oauth/access_token",
+        authorize_url="https://www.facebook.com/v24.0/dialog/oauth",
+        token_url="https://graph.facebook.com/v24.0/oauth/access_token",
         scopes=("pages_show_list", "pages_read_engagement", "pages_manage_posts"),
         scope_separator=",",
         pkce=False,
@@ -117,7 +119,7 @@ PROVIDERS: dict[str, Provider] = {
         console="Meta for Developers (developers.facebook.com), My Apps, type Business",
         app_type="add the product 'Facebook Login for Business'",
         review="App Review of pages_manage_posts and Business Verification",
-        ready=False,
+        token_method="GET",
     ),
     "yammer": Provider(
         platform="yammer",
