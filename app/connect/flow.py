@@ -303,11 +303,67 @@ async def _facebook_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
     return picks
 
 
+async def _yammer_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    """One pick per Viva Engage community the person belongs to (`groups.json?mine=1`)."""
+    token = answer.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise _refused(ctx.provider, "Microsoft answered without an access token.")
+    try:
+        response = await send(
+            ctx.http,
+            "GET",
+            rebase("https://www.yammer.com/api/v1/groups.json", ctx.app.base_url),
+            params={"mine": "1"},
+            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+            secrets=[token],
+        )
+    except PublishError as exc:
+        raise _refused(
+            ctx.provider, f"Cadence could not list the communities ({exc.message})."
+        ) from None
+    groups = json_body(response)
+    if not response.is_success or not isinstance(groups, list):
+        raise _refused(
+            ctx.provider, f"Viva Engage did not list the communities (HTTP {response.status_code})."
+        )
+    credentials: dict[str, Any] = {
+        "access_token": token,
+        "client_id": ctx.app.client_id,
+        "client_secret": ctx.app.client_secret,
+    }
+    if isinstance(answer.get("refresh_token"), str) and answer["refresh_token"]:
+        credentials["refresh_token"] = answer["refresh_token"]
+    picks = []
+    for group in groups:
+        if not isinstance(group, dict) or not isinstance(group.get("id"), int | str):
+            continue
+        config: dict[str, Any] = {
+            "group_id": str(group["id"]),
+            "token_url": endpoint(ctx.provider.token_url, ctx.app),
+        }
+        if group.get("network_id") is not None:
+            config["network_id"] = str(group["network_id"])
+        if ctx.app.base_url:
+            config["api_base"] = ctx.app.base_url
+        title = group.get("full_name") or group.get("name") or group["id"]
+        picks.append(
+            Pick(
+                key=str(group["id"]),
+                name=f"Viva Engage {title}"[:100],
+                config=config,
+                credentials=credentials,
+                access_expires_at=expires_at(answer, ctx.now),
+            )
+        )
+    return picks
+
+
 PICKERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[list[Pick]]]] = {
     "x": _x_picks,
     "slack": _slack_picks,
     "youtube": _youtube_picks,
     "facebook": _facebook_picks,
+    "yammer": _yammer_picks,
 }
 
 

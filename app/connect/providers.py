@@ -133,7 +133,6 @@ PROVIDERS: dict[str, Provider] = {
         console="Microsoft Entra admin center, App registrations",
         app_type="platform 'Web', API permission Yammer (delegated) access_as_user",
         review="a tenant admin's consent",
-        ready=False,
     ),
     "flickr": Provider(
         platform="flickr",

@@ -42,7 +42,7 @@ REFRESH_AHEAD = timedelta(minutes=10)
 END_WARNING = timedelta(days=7)
 CHECK_EVERY = timedelta(days=1)
 # Platforms whose refresh Cadence runs itself (the others' connectors refresh alone).
-REFRESHED = frozenset({"x"})
+REFRESHED = frozenset({"x", "yammer"})
 # A refresh token that no longer works: RFC 6749's invalid_grant, a revoked app, and
 # X's 400 invalid_request ("Value passed for the token was invalid").
 DEAD_ERRORS = frozenset({"invalid_grant", "invalid_request", "unauthorized_client"})
@@ -63,7 +63,7 @@ async def refresh_grant(
     http: httpx.AsyncClient,
     platform: str,
     credentials: dict[str, Any],
-    api_base: str | None,
+    config: dict[str, Any],
     now: datetime,
 ) -> Refreshed | Dead:
     """One refresh at the platform's token endpoint (RFC 6749 section 6)."""
@@ -80,7 +80,7 @@ async def refresh_grant(
         response = await send(
             http,
             "POST",
-            rebase(provider.token_url, api_base),
+            config.get("token_url") or rebase(provider.token_url, config.get("api_base")),
             data=form,
             auth=auth,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
@@ -171,9 +171,7 @@ async def refresh_locked(
             if not wanted(credentials, session.get(ChannelToken, channel_id)):
                 return credentials, None
             now = runtime.clock.now()
-            call = refresh_grant(
-                http, channel.platform, credentials, channel.config.get("api_base"), now
-            )
+            call = refresh_grant(http, channel.platform, credentials, channel.config, now)
             result = asyncio.run_coroutine_threadsafe(call, loop).result(timeout=limit)
             if isinstance(result, Dead):
                 mark_needs_reconnect(session, channel, reason=result.reason, now=now)
