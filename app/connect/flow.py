@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
+from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1
+from oauthlib.oauth1 import Client as OAuth1Client
 
 from app.config import Settings
 from app.connect.providers import PROVIDERS, AppSettings, Pick, Provider, endpoint, rebase
@@ -387,3 +389,92 @@ async def picks_from_code(
     if not picks:
         raise _refused(provider, f"{provider.label} showed nothing Cadence can publish to.")
     return picks
+
+
+# -- OAuth 1.0a three-legged (Flickr) ---------------------------------------------------------
+
+
+async def _oauth1_call(
+    settings: Settings, provider: Provider, url: str, client: OAuth1Client, hidden: list[str]
+) -> dict[str, str]:
+    """A signed GET whose answer is form-encoded (`oauth_token=...&...`)."""
+    uri, headers, _ = client.sign(url, http_method="GET")
+    async with http_client(settings) as http:
+        try:
+            response = await send(
+                http, "GET", uri, headers={**headers, "User-Agent": USER_AGENT}, secrets=hidden
+            )
+        except PublishError as exc:
+            raise _refused(
+                provider, f"Cadence could not reach {provider.label} ({exc.message})."
+            ) from None
+    answer = dict(parse_qsl(response.text)) if response.is_success else {}
+    if not answer.get("oauth_token") or not answer.get("oauth_token_secret"):
+        words = excerpt(redact(response.text, hidden)) or f"HTTP {response.status_code}"
+        raise _refused(provider, f"{provider.label} refused the sign-in ({words}).")
+    return answer
+
+
+async def oauth1_request_token(
+    settings: Settings, provider: Provider, app: AppSettings, *, callback: str
+) -> tuple[str, str]:
+    """The temporary credentials (RFC 5849 2.1), with our callback."""
+    client = OAuth1Client(
+        app.client_id,
+        client_secret=app.client_secret,
+        callback_uri=callback,
+        signature_method=SIGNATURE_HMAC_SHA1,
+    )
+    url = endpoint(provider.request_token_url or "", app)
+    answer = await _oauth1_call(settings, provider, url, client, [app.client_secret])
+    return answer["oauth_token"], answer["oauth_token_secret"]
+
+
+def oauth1_authorize_url(provider: Provider, app: AppSettings, token: str) -> str:
+    return (
+        endpoint(provider.authorize_url, app)
+        + "?"
+        + urlencode({"oauth_token": token, "perms": "write"})
+    )
+
+
+async def oauth1_picks(
+    settings: Settings,
+    provider: Provider,
+    app: AppSettings,
+    *,
+    request_token: str,
+    request_secret: str,
+    verifier: str,
+) -> list[Pick]:
+    """The token credentials (RFC 5849 2.3) and the Flickr account they open."""
+    client = OAuth1Client(
+        app.client_id,
+        client_secret=app.client_secret,
+        resource_owner_key=request_token,
+        resource_owner_secret=request_secret,
+        verifier=verifier,
+        signature_method=SIGNATURE_HMAC_SHA1,
+    )
+    hidden = [app.client_secret, request_secret, verifier]
+    url = endpoint(provider.token_url, app)
+    answer = await _oauth1_call(settings, provider, url, client, hidden)
+    nsid = answer.get("user_nsid")
+    if not nsid:
+        raise _refused(provider, "Flickr did not say whose account it is.")
+    config: dict[str, Any] = {"user_nsid": nsid}
+    if app.base_url:
+        config.update(api_base=app.base_url, upload_base=app.base_url)
+    return [
+        Pick(
+            key=nsid,
+            name=f"Flickr {answer.get('username') or nsid}"[:100],
+            config=config,
+            credentials={
+                "consumer_key": app.client_id,
+                "consumer_secret": app.client_secret,
+                "oauth_token": answer["oauth_token"],
+                "oauth_token_secret": answer["oauth_token_secret"],
+            },
+        )
+    ]

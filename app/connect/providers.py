@@ -43,6 +43,9 @@ class Provider:
     ready: bool = True
     # How the code goes to the token endpoint: a form POST, or (Facebook) a GET query.
     token_method: str = "POST"
+    # OAuth 1.0a three-legged (Flickr): where the request token comes from; the
+    # authorize URL and token URL are then the authorize page and the access token URL.
+    request_token_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ PROVIDERS: dict[str, Provider] = {
         console="flickr.com/services/apps/create",
         app_type="a non-commercial (or commercial) API key; its callback URL",
         review="Flickr approves commercial keys",
-        ready=False,
+        request_token_url="https://www.flickr.com/services/oauth/request_token",
     ),
 }
 

@@ -173,3 +173,10 @@ def picks_of(
     except CredentialsUnreadable:
         raise FlowRefused("This choice cannot be read", "Start again.") from None
     return row, [p for p in picks if isinstance(p, dict)]
+
+
+def set_secret(session: Session, *, state: str, secret: str, box: CredentialBox) -> None:
+    """Keep a secret learnt after the flow began (Flickr's request token and secret)."""
+    row = session.get(ConnectState, digest(state))
+    if row is not None:
+        row.secret_encrypted = box.seal({"secret": secret})

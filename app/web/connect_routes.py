@@ -19,7 +19,13 @@ from starlette.concurrency import run_in_threadpool
 from app.channels.models import Channel
 from app.config import Settings
 from app.connect import service, states
-from app.connect.flow import authorize_url, picks_from_code
+from app.connect.flow import (
+    authorize_url,
+    oauth1_authorize_url,
+    oauth1_picks,
+    oauth1_request_token,
+    picks_from_code,
+)
 from app.connect.providers import PROVIDERS, Pick, Provider, app_settings, redirect_uri
 from app.connect.states import FlowRefused
 from app.db import transaction
@@ -81,43 +87,69 @@ def _provider(platform: str, settings: Settings) -> tuple[Provider, Any]:
     return provider, app
 
 
-def _begin(request: Request, platform: str, user: Any, channel_id: str | None) -> RedirectResponse:
-    runtime = runtime_of(request)
-    provider, app = _provider(platform, runtime.settings)
+def _start(
+    runtime: Runtime, platform: str, secret: str, user_id: str, channel_id: str | None
+) -> states.Started:
     with transaction(runtime.sessions) as session:
-        started = states.begin(
+        return states.begin(
             session,
             platform=platform,
-            session_secret=web_session(request).csrf,
-            user_id=user.id,
+            session_secret=secret,
+            user_id=user_id,
             channel_id=channel_id,
             box=runtime.box,
             now=runtime.clock.now(),
         )
-    url = authorize_url(
-        provider,
-        app,
-        state=started.state,
-        verifier=started.verifier,
-        redirect=redirect_uri(runtime.settings, platform),
-    )
-    return RedirectResponse(url, status_code=303)
+
+
+def _keep_secret(runtime: Runtime, state: str, secret: str) -> None:
+    with transaction(runtime.sessions) as session:
+        states.set_secret(session, state=state, secret=secret, box=runtime.box)
+
+
+async def _begin(
+    request: Request, platform: str, user: Any, channel_id: str | None
+) -> RedirectResponse:
+    runtime = runtime_of(request)
+    provider, app = _provider(platform, runtime.settings)
+    secret = web_session(request).csrf
+    started = await run_in_threadpool(_start, runtime, platform, secret, user.id, channel_id)
+    redirect = redirect_uri(runtime.settings, platform)
+    if provider.request_token_url is None:
+        url = authorize_url(
+            provider, app, state=started.state, verifier=started.verifier, redirect=redirect
+        )
+        return RedirectResponse(url, status_code=303)
+    # OAuth 1.0a has no `state`: it rides in our callback URL, and the request token's
+    # secret is kept with it.
+    try:
+        token, token_secret = await oauth1_request_token(
+            runtime.settings, provider, app, callback=f"{redirect}?state={started.state}"
+        )
+    except FlowRefused as exc:
+        raise _refusal(exc) from None
+    await run_in_threadpool(_keep_secret, runtime, started.state, f"{token}\n{token_secret}")
+    return RedirectResponse(oauth1_authorize_url(provider, app, token), status_code=303)
 
 
 @router.get("/channels/connect/{platform}")
-def connect(platform: str, request: Request, user: PageAdmin) -> Response:
-    return _begin(request, platform, user, None)
+async def connect(platform: str, request: Request, user: PageAdmin) -> Response:
+    return await _begin(request, platform, user, None)
+
+
+def _platform_of(runtime: Runtime, channel_id: str) -> str | None:
+    with runtime.read_sessions() as session:
+        channel = session.get(Channel, channel_id)
+        return channel.platform if channel is not None else None
 
 
 @router.get("/channels/{channel_id}/reconnect")
-def reconnect(channel_id: str, request: Request, user: PageAdmin) -> Response:
+async def reconnect(channel_id: str, request: Request, user: PageAdmin) -> Response:
     runtime = runtime_of(request)
-    with runtime.read_sessions() as session:
-        channel = session.get(Channel, channel_id)
-        platform = channel.platform if channel is not None else None
+    platform = await run_in_threadpool(_platform_of, runtime, channel_id)
     if platform is None:
         raise PageError(404, "No such channel", f"There is no channel {channel_id}.")
-    return _begin(request, platform, user, channel_id)
+    return await _begin(request, platform, user, channel_id)
 
 
 def _refusal(exc: FlowRefused) -> PageError:
@@ -168,6 +200,45 @@ def _apply(
         )
 
 
+async def _picks(
+    runtime: Runtime,
+    provider: Provider,
+    app: Any,
+    taken: states.Taken,
+    code: str,
+    error: str,
+    oauth_token: str,
+) -> list[Pick]:
+    """What the platform's answer opens: the code exchanged (OAuth 2), or the verifier
+    with the request token it belongs to (OAuth 1.0a)."""
+    if error or not code:
+        words = PROVIDER_ERRORS.get(error, f"{provider.label} sent no authorization.")
+        raise FlowRefused(f"{provider.label} did not connect", f"{words} Nothing was created.")
+    if provider.request_token_url is not None:
+        token, _, token_secret = taken.secret.partition("\n")
+        if not token or oauth_token != token:
+            raise FlowRefused(
+                "This sign-in link is not valid", "The answer names another request token."
+            )
+        return await oauth1_picks(
+            runtime.settings,
+            provider,
+            app,
+            request_token=token,
+            request_secret=token_secret,
+            verifier=code,
+        )
+    return await picks_from_code(
+        runtime.settings,
+        provider.platform,
+        app,
+        code=code,
+        verifier=taken.secret,
+        redirect=redirect_uri(runtime.settings, provider.platform),
+        now=runtime.clock.now(),
+    )
+
+
 @router.get("/channels/connect/{platform}/callback")
 async def callback(
     platform: str,
@@ -176,23 +247,16 @@ async def callback(
     state: str = "",
     code: str = "",
     error: str = "",
+    oauth_token: str = "",
+    oauth_verifier: str = "",
 ) -> Response:
     runtime = runtime_of(request)
     provider, app = _provider(platform, runtime.settings)
     secret = web_session(request).csrf
     try:
         taken = await run_in_threadpool(_take, runtime, platform, state, secret)
-        if error or not code:
-            words = PROVIDER_ERRORS.get(error, f"{provider.label} sent no authorization.")
-            raise FlowRefused(f"{provider.label} did not connect", f"{words} Nothing was created.")
-        picks = await picks_from_code(
-            runtime.settings,
-            platform,
-            app,
-            code=code,
-            verifier=taken.secret,
-            redirect=redirect_uri(runtime.settings, platform),
-            now=runtime.clock.now(),
+        picks = await _picks(
+            runtime, provider, app, taken, code or oauth_verifier, error, oauth_token
         )
         made = await run_in_threadpool(_apply, runtime, platform, taken, picks)
     except FlowRefused as exc:
