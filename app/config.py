@@ -8,6 +8,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -70,6 +71,35 @@ class Settings(BaseSettings):
     coverage_interval_seconds: int = Field(default=600, ge=5)
 
     # Connecting accounts (OAuth flows) and the token life cycle
+    # Per platform: the app's client id and secret from the platform's developer
+    # console (Flickr: its key and secret); unset means "not set up" on the Channels
+    # page. `<P>_BASE_URL` replaces the scheme and host of every URL of the platform
+    # (authorization page, token endpoint, API, upload) and becomes the api_base of
+    # the channels its flow creates: a proxy, an on-premises gateway or a test fake.
+    x_client_id: str | None = None
+    x_client_secret: str | None = None
+    x_base_url: str | None = None
+    facebook_client_id: str | None = None
+    facebook_client_secret: str | None = None
+    facebook_base_url: str | None = None
+    youtube_client_id: str | None = None
+    youtube_client_secret: str | None = None
+    youtube_base_url: str | None = None
+    flickr_client_id: str | None = None
+    flickr_client_secret: str | None = None
+    flickr_base_url: str | None = None
+    yammer_client_id: str | None = None
+    yammer_client_secret: str | None = None
+    yammer_base_url: str | None = None
+    # The Microsoft Entra tenant (id or domain) whose users may connect Viva Engage.
+    yammer_tenant: str = "organizations"
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_base_url: str | None = None
+    # How long due posts of a channel that needs reconnecting wait before they fail.
+    reconnect_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
+    # How often the token keeper refreshes tokens about to expire and warns of ends.
+    token_check_interval_seconds: int = Field(default=300, ge=5)
 
     # Team workflow: contributors, approval, guardrails, champions
 
@@ -91,6 +121,23 @@ class Settings(BaseSettings):
     @classmethod
     def _known_allow_entries(cls, value: str) -> str:
         return ",".join(parse_allow_list(value))  # ValueError names a bad entry
+
+    @field_validator(
+        "x_base_url",
+        "facebook_base_url",
+        "youtube_base_url",
+        "flickr_base_url",
+        "yammer_base_url",
+        "slack_base_url",
+    )
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return f"{parts.scheme}://{parts.netloc}"
 
     def outbound_policy(self) -> OutboundPolicy:
         """Where the service may connect: public addresses and the allow list."""

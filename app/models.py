@@ -2,6 +2,7 @@
 
 from app.alerts.models import Alert
 from app.channels.models import Channel
+from app.connect.models import ChannelToken, ConnectState
 from app.db import Base
 from app.media.models import Media
 from app.objectives.models import Objective
@@ -13,6 +14,8 @@ __all__ = [
     "ApiToken",
     "Base",
     "Channel",
+    "ChannelToken",
+    "ConnectState",
     "Delivery",
     "DeliveryAttempt",
     "LoginAttempt",

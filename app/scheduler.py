@@ -13,9 +13,11 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from app.connect.keeper import keep_tokens
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
 
@@ -45,6 +47,11 @@ class Scheduler:
             # Alerts opened by any process (an API request, another worker) go out soon.
             ("announce-alerts", self.dispatcher.announce_alerts, ANNOUNCE_INTERVAL_SECONDS),
             # connecting accounts
+            (
+                "token-keeper",
+                partial(keep_tokens, self.runtime, self.dispatcher.http),
+                settings.token_check_interval_seconds,
+            ),
             # team workflow
             # planning
             # exchange

@@ -243,6 +243,10 @@ class Ambiguous(PublishError):
 
 
 SaveCredentials = Callable[[dict[str, Any]], Awaitable[None]]
+# Given the access token the platform refused, renews it once across every process (or
+# takes the one another process just renewed) and answers the channel's credentials;
+# raises AuthExpired when the grant is dead. See app/connect/tokens.py.
+RefreshCredentials = Callable[[str], Awaitable[dict[str, Any]]]
 
 
 class Connector(ABC):
@@ -262,6 +266,9 @@ class Connector(ABC):
     # None: the channel's creator chooses (a JSON webhook can go anywhere).
     audience: ClassVar[Audience | None]
     limits: ClassVar[Limits]
+    # Set by the caller after construction (connectors' own __init__ signatures vary):
+    # renews a refused access token once across processes; see RefreshCredentials.
+    refresh_credentials: RefreshCredentials | None = None
     # The platform's schemas: what the given config and credentials are read into.
     config_model: ClassVar[type[PlatformConfig]] = PlatformConfig
     credentials_model: ClassVar[type[PlatformCredentials]] = PlatformCredentials

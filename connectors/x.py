@@ -2,8 +2,9 @@
 
 Publishing, in order:
 
-1. **Media** (OAuth 1.0a only: X's v1.1 upload endpoint takes no OAuth 2 token, and
-   tweepy 4.17 has no v2 upload). Images (JPEG, PNG, WebP) go up with tweepy's v1.1
+1. **Media**. With an OAuth 2 user token, X's v2 upload (`connectors/x_upload.py`:
+   X's v1.1 upload takes no OAuth 2 token, and tweepy 4.17 has no v2 upload). With
+   OAuth 1.0a, tweepy's v1.1 upload: images (JPEG, PNG, WebP) go up with tweepy's v1.1
    simple upload, a multipart `media` part (`API.simple_upload`); GIFs and videos with
    the chunked upload (`chunked_upload_init` / `_append` / `_finalize`, 4 MiB segments,
    `media_category` `tweet_gif` / `tweet_video`), then `get_media_upload_status` is
@@ -114,6 +115,7 @@ from connectors.outbound import AddressNotAllowed, OutboundPolicy
 from connectors.requests_policy import PolicyAdapter
 from connectors.rules import MB, media_problems, refuse, within_limits
 from connectors.x_text import weighted_length
+from connectors.x_upload import V2Upload
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -587,13 +589,10 @@ class XConnector(Connector):
 
     async def publish(self, request: PublishRequest) -> PublishResult:
         refuse(media_problems(type(self), request.media), code="media")
-        if request.media and not self.oauth1:
-            raise Permanent(
-                "X takes media only from OAuth 1.0a credentials (consumer key and secret, "
-                "access token and secret); this channel has an OAuth 2 token",
-                code="media_needs_oauth1",
-            )
-        media_ids = await self.upload_media(request.media)
+        if self.oauth1:
+            media_ids = await self.upload_media(request.media)
+        else:
+            media_ids = await self._upload_v2(request.media)
         text = tweet_text(request)
         response = await self._v2(
             lambda client, user_auth: client.create_tweet(
@@ -624,6 +623,17 @@ class XConnector(Connector):
         return PublishResult(external_id=tweet_id, permalink=permalink)
 
     # -- media -----------------------------------------------------------------------------
+
+    async def _upload_v2(self, media: tuple[MediaFile, ...]) -> list[str]:
+        """OAuth 2: X's v2 upload (connectors/x_upload.py); a refused token is renewed
+        once and the upload made again (nothing is public before the post)."""
+        if not media:
+            return []
+        try:
+            return await V2Upload(self).upload(media)
+        except AuthExpired:
+            await self._refresh()
+            return await V2Upload(self).upload(media)
 
     async def upload_media(self, media: tuple[MediaFile, ...]) -> list[str]:
         """Each file's X media id, in order. Raises no Ambiguous: nothing is public yet."""
@@ -728,8 +738,18 @@ class XConnector(Connector):
     # -- OAuth 2 token refresh -------------------------------------------------------------
 
     async def _refresh(self) -> None:
-        """Renew the OAuth 2 access token (and the rotating refresh token); keep both."""
+        """Renew the OAuth 2 access token (and the rotating refresh token); keep both.
+
+        With the caller's single-flight hook (app/connect/tokens.py), the renewal runs
+        with the channel locked across processes, or takes the token another process
+        just renewed; without one, the connector renews it itself."""
         c = self.credentials
+        if self.refresh_credentials is not None:
+            fresh = await self.refresh_credentials(c.access_token or "")
+            self._retired += [v for v in (c.access_token, c.refresh_token) if v]
+            known = {k: v for k, v in fresh.items() if k in XCredentials.model_fields}
+            self.credentials = XCredentials.model_validate(known)
+            return
         form = {
             "grant_type": "refresh_token",
             "refresh_token": c.refresh_token or "",

@@ -27,11 +27,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from pydantic import Field
 
 from connectors.base import (
+    DESTINATION,
     AuthExpired,
     CheckResult,
     Connector,
+    HttpUrlStr,
     Limits,
     Permanent,
     PlatformConfig,
@@ -66,10 +69,17 @@ OAUTH_EXCEPTION = "OAuthException"
 class YammerConfig(PlatformConfig):
     group_id: str
     network_id: str | None = None
+    # Where the access token is renewed (Microsoft identity platform v2, with the
+    # tenant); set by the Connect flow.
+    token_url: HttpUrlStr | None = Field(default=None, json_schema_extra=DESTINATION)
 
 
 class YammerCredentials(PlatformCredentials):
     access_token: str
+    # From the Connect flow (Entra tokens last about an hour): renewed on a 401.
+    refresh_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
 
 
 def message_body(request: PublishRequest) -> str:
@@ -116,7 +126,8 @@ class YammerConnector(Connector):
         return (self.config.api_base or DEFAULT_API_BASE).rstrip("/")
 
     def secrets(self) -> list[str]:
-        return [self.credentials.access_token]
+        c = self.credentials
+        return [v for v in (c.access_token, c.refresh_token, c.client_secret) if v]
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -164,14 +175,14 @@ class YammerConnector(Connector):
         raise Permanent(self._message(response, detail), code=_error_code(response, status))
 
     async def publish(self, request: PublishRequest) -> PublishResult:
-        response = await send(
-            self.http,
-            "POST",
-            f"{self.api_base}/api/v1/messages.json",
-            data=self.form(request),
-            headers=self._headers(),
-            secrets=self.secrets(),
-        )
+        response = await self._post(request)
+        if response.status_code == 401 and self.can_refresh:
+            # A 401 created nothing: renew the token once (app/connect/tokens.py) and
+            # send again.
+            fresh = await self.refresh_credentials(self.credentials.access_token)  # type: ignore[misc]
+            known = {k: v for k, v in fresh.items() if k in YammerCredentials.model_fields}
+            self.credentials = YammerCredentials.model_validate(known)
+            response = await self._post(request)
         self._raise_for_answer(response)
         answer = json_body(response)
         messages = answer.get("messages") if isinstance(answer, dict) else None
@@ -185,6 +196,20 @@ class YammerConnector(Connector):
             if isinstance(message_id, int | str) and not isinstance(message_id, bool)
             else None,
             permalink=web_url if isinstance(web_url, str) and web_url else None,
+        )
+
+    @property
+    def can_refresh(self) -> bool:
+        return self.refresh_credentials is not None and bool(self.credentials.refresh_token)
+
+    async def _post(self, request: PublishRequest) -> httpx.Response:
+        return await send(
+            self.http,
+            "POST",
+            f"{self.api_base}/api/v1/messages.json",
+            data=self.form(request),
+            headers=self._headers(),
+            secrets=self.secrets(),
         )
 
     async def check(self) -> CheckResult:

@@ -104,6 +104,8 @@ def pg_migrated() -> Iterator[str]:
 # test leaves behind (TRUNCATE rewrites every table's files).
 CLEAR_ORDER = (
     # connecting accounts
+    "connect_states",
+    "channel_tokens",
     # team workflow
     # planning
     # exchange

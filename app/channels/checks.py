@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.channels import service
 from app.channels.schemas import ChannelTestResult
+from app.connect.tokens import refresher
 from app.db import transaction
 from app.publishing.calls import (
     CallFailure,
@@ -83,6 +84,7 @@ async def check_channel(
             now=clock.now,
             save_credentials=partial(_save_credentials, runtime, channel_id),
             outbound=outbound,
+            refresh_credentials=refresher(runtime, client, channel_id),
         )
         answer = await bounded_call(
             connector.check(),

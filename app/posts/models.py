@@ -44,6 +44,9 @@ class DeliveryStatus(StrEnum):
     failed = "failed"
     unknown = "unknown"
     cancelled = "cancelled"
+    # Due while its channel needs reconnecting: goes out once it is reconnected, or
+    # fails after CADENCE_RECONNECT_GRACE_HOURS (next_attempt_at holds that deadline).
+    waiting = "waiting"
 
 
 PENDING = (DeliveryStatus.scheduled, DeliveryStatus.retrying)

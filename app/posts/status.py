@@ -30,7 +30,7 @@ def _any(*statuses: str) -> ColumnElement[bool]:
 
 
 def post_status() -> ColumnElement[Any]:
-    pending = _any(DeliveryStatus.scheduled, DeliveryStatus.retrying)
+    pending = _any(DeliveryStatus.scheduled, DeliveryStatus.retrying, DeliveryStatus.waiting)
     published = _any(DeliveryStatus.published)
     failed = _any(DeliveryStatus.failed)
     return case(

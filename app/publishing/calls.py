@@ -32,6 +32,7 @@ from connectors.base import (
     PublishError,
     PublishRequest,
     RateLimited,
+    RefreshCredentials,
     SaveCredentials,
 )
 from connectors.outbound import OutboundPolicy
@@ -151,8 +152,9 @@ def build_connector(
     now: Callable[[], datetime],
     save_credentials: SaveCredentials | None,
     outbound: OutboundPolicy | None,
+    refresh_credentials: RefreshCredentials | None = None,
 ) -> Connector:
-    return platform.connector(
+    connector = platform.connector(
         settings.config,  # type: ignore[arg-type]
         settings.credentials,  # type: ignore[arg-type]
         http,
@@ -160,6 +162,8 @@ def build_connector(
         save_credentials=save_credentials,
         outbound=outbound,
     )
+    connector.refresh_credentials = refresh_credentials
+    return connector
 
 
 def check_media(request: PublishRequest) -> None:

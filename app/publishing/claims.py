@@ -151,6 +151,7 @@ def claim_due(
     max_lateness: timedelta,
     media_dir: Path,
     base_url: str,
+    reconnect_grace: timedelta | None = None,
 ) -> list[Job]:
     """Claim up to `limit` due deliveries for `owner`; fail the ones that may not go out."""
     if limit <= 0:
@@ -166,7 +167,7 @@ def claim_due(
     rows = list(db.execute(_details_query(postgres), {"ids": ids}))
     verdicts = [(row, _refusal(row, now, max_lateness)) for row in rows]
     refused = [(row, failure) for row, failure in verdicts if failure is not None]
-    refuse_at_claim(session, refused, now=now, worker=owner)
+    refuse_at_claim(session, refused, now=now, worker=owner, reconnect_grace=reconnect_grace)
     taken = [row for row, failure in verdicts if failure is None]
     if not taken:
         return []

@@ -19,6 +19,7 @@ import secrets
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.alerts.announce import announce
 from app.channels.service import save_channel_credentials
+from app.connect.tokens import refresher
 from app.coverage.service import check as coverage_check
 from app.coverage.service import objectives_of_posts
 from app.db import transaction
@@ -268,6 +270,7 @@ class Dispatcher:
                 now=now,
                 max_attempts=settings.max_attempts,
                 backoff=self._backoff,
+                reconnect_grace=timedelta(hours=settings.reconnect_grace_hours),
             )
             if failed_posts:
                 # A post that failed everywhere no longer covers its objective-days.
@@ -287,6 +290,7 @@ class Dispatcher:
                 max_lateness=settings.max_lateness,
                 media_dir=settings.media_dir,
                 base_url=settings.base_url,
+                reconnect_grace=timedelta(hours=settings.reconnect_grace_hours),
             )
 
         try:
@@ -389,6 +393,7 @@ class Dispatcher:
                 now=self.runtime.clock.now,
                 save_credentials=partial(self._save_credentials, job.channel_id),
                 outbound=self.outbound,
+                refresh_credentials=refresher(self.runtime, self.http, job.channel_id),
             )
         except Exception as exc:
             log.exception("connector could not be built", extra={"platform": platform.name})

@@ -71,10 +71,12 @@ def decide(
     now: datetime,
     max_attempts: int,
     backoff: Callable[[int], timedelta],
+    reconnect_grace: timedelta | None = None,
 ) -> Change:
     """The transition `outcome` leads to for a delivery that had made `attempts` attempts.
 
-    Nothing went out = failed (or retrying); maybe went out = unknown.
+    Nothing went out = failed (or retrying, or waiting for a reconnect within
+    `reconnect_grace`); maybe went out = unknown.
     """
     kind = OutcomeKind(outcome.kind)
     message = outcome.message or kind.value
@@ -111,6 +113,10 @@ def decide(
         message = f"gave up after {attempts} attempts: {message}"
     if kind == OutcomeKind.ambiguous:
         return transitions.mark_unknown(owner=worker, attempts=attempts, message=message, now=now)
+    if kind == OutcomeKind.auth_expired and reconnect_grace:
+        return transitions.wait_for_reconnect(
+            owner=worker, attempts=attempts, until=now + reconnect_grace, message=message, now=now
+        )
     # permanent, auth_expired, a failure before the call, or an error no kind describes
     return transitions.fail(owner=worker, attempts=attempts, kind=kind, message=message, now=now)
 
@@ -123,6 +129,7 @@ def record_outcomes(
     now: datetime,
     max_attempts: int,
     backoff: Callable[[int], timedelta],
+    reconnect_grace: timedelta | None = None,
 ) -> set[str]:
     """Write the outcomes; return the ids of posts that had a delivery fail."""
     outcomes = list(outcomes)
@@ -141,6 +148,7 @@ def record_outcomes(
             now=now,
             max_attempts=max_attempts,
             backoff=backoff,
+            reconnect_grace=reconnect_grace,
         )
         if not change.allows(row.status, row.lease_owner):
             log.warning(
@@ -184,27 +192,37 @@ def record_outcomes(
             _alert(session, row, change, now=now)
         if change.target == DeliveryStatus.failed:
             failed_posts.add(row.post_id)
-            if outcome.kind == OutcomeKind.auth_expired:
-                _needs_reconnect(
-                    session, row.channel_id, reason=change.values["last_error"], now=now
-                )
+        if outcome.kind == OutcomeKind.auth_expired:
+            # One alert per channel, however many of its deliveries wait.
+            _needs_reconnect(session, row.channel_id, reason=change.values["last_error"], now=now)
     return failed_posts
 
 
+def _refusal_change(
+    failure: Failure, attempts: int, now: datetime, grace: timedelta | None
+) -> Change:
+    if failure.kind == OutcomeKind.auth_expired and grace:
+        return transitions.hold_for_reconnect(until=now + grace, message=failure.message, now=now)
+    return transitions.refuse(
+        attempts=attempts, kind=failure.kind, message=failure.message, now=now
+    )
+
+
 def refuse_at_claim(
-    session: Session, refused: list[tuple[Row[Any], Failure]], *, now: datetime, worker: str
+    session: Session,
+    refused: list[tuple[Row[Any], Failure]],
+    *,
+    now: datetime,
+    worker: str,
+    reconnect_grace: timedelta | None = None,
 ) -> None:
-    """Fail due deliveries that must not go out; `refused` rows carry id, post_id,
-    channel_id, attempts and status."""
+    """Fail due deliveries that must not go out (or, on a channel that needs
+    reconnecting, let them wait); `refused` rows carry id, post_id, channel_id,
+    attempts and status."""
     if not refused:
         return
     decided = [
-        (
-            row,
-            transitions.refuse(
-                attempts=row.attempts, kind=failure.kind, message=failure.message, now=now
-            ),
-        )
+        (row, _refusal_change(failure, row.attempts, now, reconnect_grace))
         for row, failure in refused
     ]
     by_transition: dict[str, list[tuple[str, Change]]] = defaultdict(list)
@@ -228,7 +246,8 @@ def refuse_at_claim(
         ],
     )
     for row, change in decided:
-        _alert(session, row, change, now=now)
+        if change.target == DeliveryStatus.failed:
+            _alert(session, row, change, now=now)
 
 
 def recover_lease(session: Session, delivery: Delivery, *, now: datetime) -> None:
@@ -360,7 +379,10 @@ def _needs_reconnect(session: Session, channel_id: str, *, reason: str, now: dat
         session,
         kind=AlertKind.channel_needs_reconnect,
         key=channel.id,
-        message=f"Channel {channel.name} needs reconnecting: {reason}",
+        message=(
+            f"Channel {channel.name} needs reconnecting: {reason}. "
+            f"Reconnect it at /channels/{channel.id}/reconnect"
+        ),
         now=now,
         channel_id=channel.id,
     )

@@ -37,7 +37,16 @@ worker's; every other guard is checked by the caller before the transition):
   retrying
   failed, unknown         reset for retry  scheduled   a person asks; the post  attempts 0, next attempt =
                                                        is scheduled             now; lease cleared
+  publishing (ours)       wait for         waiting     auth_expired: the        attempts+1, error; next
+                          reconnect                    channel needs            attempt = the grace's end
+                                                       reconnecting             (CADENCE_RECONNECT_GRACE_HOURS)
+  scheduled, retrying     hold for         waiting     due on a channel that    error; next attempt = the
+                          reconnect                    needs reconnecting       grace's end; attempts kept
+  waiting                 resume           scheduled   the channel was          next attempt = now; error
+                                                       reconnected in time      cleared
+  waiting                 give up waiting  failed      the grace ended first    error kind auth_expired
 
+Waiting may also be scheduled anew (an edit) or cancelled, like scheduled.
 Published, failed and cancelled are final for the engine; only a person leaves failed
 or unknown (reset for retry). Alerts and the attempt history are written alongside by
 `outcomes`; what a transition writes to the delivery row is here only.
@@ -195,7 +204,7 @@ def schedule(*, scheduled: bool, at: datetime | None, now: datetime) -> Change:
     """A post written or edited: its deliveries wait for their time (or stay drafts)."""
     return Change(
         "schedule",
-        frozenset({None, S.draft, S.scheduled, S.retrying, S.failed}),
+        frozenset({None, S.draft, S.scheduled, S.retrying, S.failed, S.waiting}),
         {
             "status": S.scheduled if scheduled else S.draft,
             "attempts": 0,
@@ -362,7 +371,7 @@ def refuse(*, attempts: int, kind: OutcomeKind, message: str, now: datetime) -> 
 def cancel(*, now: datetime) -> Change:
     return Change(
         "cancel",
-        frozenset({S.draft, S.scheduled, S.retrying}),
+        frozenset({S.draft, S.scheduled, S.retrying, S.waiting}),
         {"status": S.cancelled, "next_attempt_at": None, "updated_at": now},
     )
 
@@ -378,5 +387,74 @@ def reset_for_retry(*, now: datetime) -> Change:
             "next_attempt_at": now,
             "updated_at": now,
             **_CLEAR_LEASE,
+        },
+    )
+
+
+# -- connecting accounts: deliveries waiting for a reconnect --------------------------
+
+
+def wait_for_reconnect(
+    *, owner: str, attempts: int, until: datetime, message: str, now: datetime
+) -> Change:
+    """The platform refused the channel's credentials: nothing went out; wait for a
+    reconnect until `until`."""
+    return Change(
+        "wait for reconnect",
+        frozenset({S.publishing}),
+        {
+            "status": S.waiting,
+            "attempts": attempts,
+            "next_attempt_at": until,
+            "last_error": message,
+            "error_kind": OutcomeKind.auth_expired,
+            "updated_at": now,
+            **_CLEAR_LEASE,
+        },
+        owner=owner,
+    )
+
+
+def hold_for_reconnect(*, until: datetime, message: str, now: datetime) -> Change:
+    """Found due on a channel that needs reconnecting: wait for it until `until`."""
+    return Change(
+        "hold for reconnect",
+        frozenset(PENDING),
+        {
+            "status": S.waiting,
+            "next_attempt_at": until,
+            "last_error": message,
+            "error_kind": OutcomeKind.auth_expired,
+            "updated_at": now,
+        },
+    )
+
+
+def resume(*, now: datetime) -> Change:
+    """The channel was reconnected within the grace: the delivery is due now."""
+    return Change(
+        "resume",
+        frozenset({S.waiting}),
+        {
+            "status": S.scheduled,
+            "next_attempt_at": now,
+            "last_error": None,
+            "error_kind": None,
+            "updated_at": now,
+        },
+    )
+
+
+def give_up_waiting(*, message: str, now: datetime) -> Change:
+    """The grace ended before anyone reconnected the channel."""
+    return Change(
+        "give up waiting",
+        frozenset({S.waiting}),
+        {
+            "status": S.failed,
+            "error_kind": OutcomeKind.auth_expired,
+            "last_error": message,
+            "next_attempt_at": None,
+            "updated_at": now,
         },
     )

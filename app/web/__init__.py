@@ -15,6 +15,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         alerts_page,
         calendar_page,
         channel_routes,
+        connect_routes,
         coverage_page,
         post_routes,
     )
@@ -37,6 +38,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         post_routes,
         channel_routes,
         # connecting accounts
+        connect_routes,
         # team workflow
         # planning
         # exchange

@@ -34,6 +34,7 @@ DELIVERY_STATUS = {
     "failed": ("✕", "Failed"),
     "unknown": ("?", "Outcome unknown"),
     "cancelled": ("⊘", "Cancelled"),
+    "waiting": ("⚠", "Waiting for its channel to be reconnected"),
 }
 
 

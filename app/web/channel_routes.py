@@ -19,6 +19,7 @@ from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import FieldProblem, InvalidInput, NotFound, problems_from_pydantic
 from app.users.models import Role, User
 from app.web.channel_forms import fields, shown_value, values_from
+from app.web.connect_routes import connect_panel
 from app.web.infrastructure import (
     FormDep,
     PageAdmin,
@@ -74,6 +75,7 @@ def channels_page(request: Request, session: SessionDep, user: PageViewer) -> Re
         {
             "channels": [channels.to_out(c, box, reveal=reveal, listed=True) for c in found],
             "platforms": PLATFORMS,
+            "connect": connect_panel(runtime_of(request).settings),
         },
         user=user,
         session=session,

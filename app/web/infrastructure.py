@@ -208,6 +208,7 @@ NOTICES = {
     "disabled": "The channel is disabled.",
     "enabled": "The channel is active again.",
     "tested": "Connection tested.",
+    "connected": "The account is connected.",
 }
 
 

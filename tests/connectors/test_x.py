@@ -318,11 +318,42 @@ def test_an_oauth2_user_token_posts_as_a_bearer_token(fake: FakeX) -> None:
     assert post.header("authorization") == f"Bearer {OAUTH2_TOKEN}"
 
 
-def test_oauth2_credentials_cannot_upload_media(fake: FakeX, tmp_path: Path) -> None:
-    outcome = publish(fake, image_request(tmp_path), oauth2_credentials())
+def test_oauth2_credentials_upload_images_with_the_v2_upload(fake: FakeX, tmp_path: Path) -> None:
+    outcome = publish(fake, image_request(tmp_path, count=2), oauth2_credentials())
 
-    assert isinstance(outcome, Permanent) and outcome.code == "media_needs_oauth1"
-    assert fake.requests == []
+    assert isinstance(outcome, PublishResult), outcome
+    [tweet] = fake.tweets
+    assert tweet.auth == "oauth2" and len(tweet.media_ids) == 2
+    uploads = fake.requests_to("/2/media/upload")
+    assert len(uploads) == 2
+    assert all(u.header("authorization") == f"Bearer {OAUTH2_TOKEN}" for u in uploads)
+    assert {fake.media[m].category for m in tweet.media_ids} == {"tweet_image"}
+
+
+def test_oauth2_credentials_upload_a_video_in_v2_chunks(fake: FakeX, tmp_path: Path) -> None:
+    video = make_video(tmp_path)
+    outcome = publish(
+        fake, text_request("Our new film", media=(video,)), oauth2_credentials(), chunk_bytes=1500
+    )
+
+    assert isinstance(outcome, PublishResult), outcome
+    [tweet] = fake.tweets
+    item = fake.media[tweet.media_ids[0]]
+    assert item.data == video.path.read_bytes()
+    assert (item.category, item.state) == ("tweet_video", "succeeded")
+    paths = [r.path.replace(item.id, "{id}") for r in fake.requests]
+    assert paths[0] == "/2/media/upload/initialize"
+    assert set(paths[1:-3]) == {"/2/media/upload/{id}/append"}
+    assert paths[-3:] == ["/2/media/upload/{id}/finalize", "/2/media/upload", "/2/tweets"]
+
+
+def test_an_expired_token_at_the_v2_upload_is_renewed_once(fake: FakeX, tmp_path: Path) -> None:
+    fake.revoke(OAUTH2_TOKEN)
+    saved: list[dict[str, Any]] = []
+    outcome = publish(fake, image_request(tmp_path), oauth2_credentials(), saved=saved)
+
+    assert isinstance(outcome, PublishResult), outcome
+    assert len(fake.issued) == 1 and saved[0]["access_token"] == fake.issued[0][0]
 
 
 def test_an_expired_oauth2_token_is_renewed_once_and_kept(fake: FakeX) -> None:

@@ -36,11 +36,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tests.fakes.forms import Form, FormError, image_kind, is_mp4, read_form
+from tests.fakes.oauth import AuthorizationServer, Refusal
 from tests.fakes.sinks import Answer, RecordedRequest, SinkBacked, SinkServer, json_answer
 
 PAGE_ID = "104857600012345"
 PAGE_NAME = "Cadence Community Kitchen"
 PAGE_TOKEN = "EAAGm0PX4ZCpsBAPageTokenQx7Lk2Zd9F"
+# The app of Facebook Login (the Connect flow).
+APP_ID = "1234567890123456"
+APP_SECRET = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+LOGIN_VERSION = "v24.0"
+LONG_LIVED_SECONDS = 5_183_944  # about 60 days, as Graph answers
 MAX_MESSAGE = 63_206
 FBTRACE_ID = "AbC1dEfGh2I"
 
@@ -220,6 +226,17 @@ class FakeFacebook(SinkBacked):
         self._next: int = 1_000_000_000_001
         self._scripted: deque[Answer] = deque()
         self._lock = threading.Lock()
+        # Facebook Login: the dialog (www.facebook.com), the code and long-lived
+        # exchanges and /me/accounts (graph.facebook.com).
+        self.apps = {APP_ID: APP_SECRET}
+        self.authorization = AuthorizationServer(
+            clients=self.apps,
+            authorize_path=f"/{LOGIN_VERSION}/dialog/oauth",
+            name="Facebook",
+            pkce=False,
+            code_prefix="AQD",
+        )
+        self.user_tokens: dict[str, str] = {}  # token -> "short" or "long"
         self.sink.answer_with(self._handle)
 
     # -- life ------------------------------------------------------------------------
@@ -247,6 +264,11 @@ class FakeFacebook(SinkBacked):
         return str(value)
 
     def _handle(self, recorded: RecordedRequest) -> Answer:
+        if self.authorization.handles(recorded):
+            return self.authorization.handle(recorded)
+        login = self._login(recorded)
+        if login is not None:
+            return login
         with self._lock:
             self.calls += 1
             calls = self.calls
@@ -256,6 +278,51 @@ class FakeFacebook(SinkBacked):
             return answer
         usage = usage_header(self.page_id, min(calls, 99))
         return replace(answer, headers={**answer.headers, "X-Business-Use-Case-Usage": usage})
+
+    def _login(self, recorded: RecordedRequest) -> Answer | None:
+        """`GET /{v}/oauth/access_token` (the code, or `fb_exchange_token`) and
+        `GET /{v}/me/accounts`; None for any other request."""
+        match = _PATH.fullmatch(recorded.path)
+        if match is None or recorded.method != "GET":
+            return None
+        _version, node, edge = match.groups()
+        form = read_form(recorded)
+        if (node, edge) == ("oauth", "access_token"):
+            if self.apps.get(form.get("client_id") or "") != form.get("client_secret"):
+                return graph_error(101, "Error validating application. Invalid application ID.")
+            if form.get("grant_type") == "fb_exchange_token":
+                if self.user_tokens.get(form.get("fb_exchange_token") or "") is None:
+                    return graph_error(
+                        190, "Invalid OAuth access token - Cannot parse access token"
+                    )
+                return self._user_token("long", LONG_LIVED_SECONDS)
+            grant = self.authorization.redeem(form, form.get("client_id") or "")
+            if isinstance(grant, Refusal):
+                return graph_error(100, "Invalid verification code format.", subcode=36007)
+            return self._user_token("short", 5_400)
+        if (node, edge) == ("me", "accounts"):
+            if self.user_tokens.get(form.get("access_token") or "") is None:
+                return graph_error(190, "Invalid OAuth access token - Cannot parse access token")
+            page = {
+                "access_token": next(iter(self.tokens)),
+                "category": "Community",
+                "category_list": [{"id": "2612", "name": "Community"}],
+                "name": self.page_name,
+                "id": self.page_id,
+                "tasks": ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE"],
+            }
+            return json_answer(
+                200, {"data": [page], "paging": {"cursors": {"before": "b", "after": "a"}}}
+            )
+        return None
+
+    def _user_token(self, kind: str, seconds: int) -> Answer:
+        with self._lock:
+            token = f"EAAGm0PX4ZCps{kind.upper()}{len(self.user_tokens) + 1:04d}"
+            self.user_tokens[token] = kind
+        return json_answer(
+            200, {"access_token": token, "token_type": "bearer", "expires_in": seconds}
+        )
 
     def _serve(self, recorded: RecordedRequest) -> Answer:
         match = _PATH.fullmatch(recorded.path)

@@ -47,6 +47,7 @@ USER_NSID = "35468147630@N01"
 USERNAME = "cadence-comms"
 UPLOAD_PATH = "/services/upload/"
 REST_PATH = "/services/rest/"
+OAUTH_PATH = "/services/oauth/"  # on www.flickr.com
 
 # flickr.com/services/api/upload.api.html, and the REST methods' common errors.
 ERRORS: dict[int, str] = {
@@ -157,6 +158,12 @@ class FakeFlickr(SinkBacked):
         self._next = 53_300_000_001
         self._scripted: deque[Answer] = deque()
         self._lock = threading.Lock()
+        # OAuth 1.0a three-legged (the Connect flow): request tokens (token -> secret,
+        # callback), verifiers given on approval, each usable once.
+        self.request_tokens: dict[str, tuple[str, str]] = {}
+        self.verifiers: dict[str, str] = {}  # request token -> verifier
+        self.access_tokens_issued: list[tuple[str, str]] = []
+        self._legs = itertools.count(1)
         self.sink.answer_with(self._handle)
 
     # -- life ------------------------------------------------------------------------
@@ -185,6 +192,8 @@ class FakeFlickr(SinkBacked):
             form = read_form(recorded)
         except FormError:
             return flickr_error(3 if recorded.path == UPLOAD_PATH else 112, "Bad request body")
+        if recorded.path.startswith(OAUTH_PATH):
+            return self._three_legged(recorded, form)
         refusal = self._check_oauth(recorded, form)
         if refusal is not None:
             return refusal
@@ -193,6 +202,125 @@ class FakeFlickr(SinkBacked):
         if recorded.path == REST_PATH:
             return self._rest(form)
         return Answer(404, b"Not Found", {"Content-Type": "text/plain"})
+
+    # -- OAuth 1.0a three-legged ----------------------------------------------------------
+
+    def _three_legged(self, recorded: RecordedRequest, form: Form) -> Answer:
+        leg = recorded.path[len(OAUTH_PATH) :]
+        if leg == "authorize" and recorded.method == "GET":
+            token = form.get("oauth_token") or ""
+            if token not in self.request_tokens:
+                return Answer(400, b"Invalid oauth_token", {"Content-Type": "text/plain"})
+            return Answer(
+                200,
+                (
+                    "<!doctype html><html lang='en'><head><title>Flickr</title></head><body>"
+                    "<main><h1>Allow Cadence to access your Flickr account?</h1>"
+                    f'<form method="post" action="{OAUTH_PATH}authorize/decide">'
+                    f'<input type="hidden" name="oauth_token" value="{escape(token)}">'
+                    '<button name="decision" value="allow">OK, I\'ll authorize it</button>'
+                    "</form></main></body></html>"
+                ).encode(),
+                {"Content-Type": "text/html; charset=utf-8"},
+            )
+        if leg == "authorize/decide" and recorded.method == "POST":
+            return self._decide(form.get("oauth_token") or "")
+        if leg in ("request_token", "access_token"):
+            header = recorded.header("authorization") or ""
+            try:
+                oauth = {k: utils.unescape(v) for k, v in utils.parse_authorization_header(header)}
+            except (ValueError, IndexError):
+                return oauth_problem("parameter_rejected")
+            if leg == "request_token":
+                return self._request_token(recorded, form, oauth)
+            return self._access_token(recorded, form, oauth)
+        return Answer(404, b"Not Found", {"Content-Type": "text/plain"})
+
+    def _signed(self, recorded: RecordedRequest, form: Form, token_secret: str) -> bool:
+        header = recorded.header("authorization") or ""
+        params = signature.collect_parameters(
+            uri_query=recorded.query,
+            body=form.body_fields,
+            headers={"Authorization": header},
+            exclude_oauth_signature=True,
+        )
+        oauth = {k: utils.unescape(v) for k, v in utils.parse_authorization_header(header)}
+        request = SimpleNamespace(
+            http_method=recorded.method,
+            uri=f"http://{recorded.header('host')}{recorded.path}",
+            params=params,
+            signature=oauth.get("oauth_signature", ""),
+        )
+        secret = self.consumers.get(oauth.get("oauth_consumer_key", ""))
+        self.signatures_checked += 1
+        return secret is not None and bool(
+            signature.verify_hmac_sha1(request, secret, token_secret)
+        )
+
+    def _request_token(
+        self, recorded: RecordedRequest, form: Form, oauth: dict[str, str]
+    ) -> Answer:
+        callback = oauth.get("oauth_callback") or form.get("oauth_callback")
+        if not callback:
+            return oauth_problem("parameter_absent", oauth_parameters_absent="oauth_callback")
+        if not self._signed(recorded, form, ""):
+            return oauth_problem("signature_invalid")
+        serial = next(self._legs)
+        token, secret = f"72157720000000{serial:03d}-requesttoken", f"rq{serial:03d}secret"
+        with self._lock:
+            self.request_tokens[token] = (secret, callback)
+        body = urlencode(
+            {"oauth_callback_confirmed": "true", "oauth_token": token, "oauth_token_secret": secret}
+        )
+        return text_answer(200, body)
+
+    def _decide(self, token: str) -> Answer:
+        with self._lock:
+            found = self.request_tokens.get(token)
+            if found is None:
+                return Answer(400, b"Invalid oauth_token", {"Content-Type": "text/plain"})
+            verifier = f"5d1b96a26b{len(self.verifiers) + 1:06d}"
+            self.verifiers[token] = verifier
+        callback = found[1]
+        joiner = "&" if "?" in callback else "?"
+        query = urlencode({"oauth_token": token, "oauth_verifier": verifier})
+        return Answer(302, b"", {"Location": f"{callback}{joiner}{query}"})
+
+    def approve(self, authorize_url: str) -> str:
+        """Where the browser goes after the member's "OK" (tests without a browser)."""
+        from urllib.parse import parse_qs, urlsplit
+
+        token = parse_qs(urlsplit(authorize_url).query)["oauth_token"][0]
+        return self._decide(token).headers["Location"]
+
+    def _access_token(self, recorded: RecordedRequest, form: Form, oauth: dict[str, str]) -> Answer:
+        token = oauth.get("oauth_token", "")
+        with self._lock:
+            found = self.request_tokens.get(token)
+            verifier = self.verifiers.get(token)
+        if found is None or verifier is None:
+            return oauth_problem("token_rejected")
+        if oauth.get("oauth_verifier") != verifier:
+            return oauth_problem("verifier_invalid")
+        if not self._signed(recorded, form, found[0]):
+            return oauth_problem("signature_invalid")
+        with self._lock:
+            self.request_tokens.pop(token, None)  # single use
+            self.verifiers.pop(token, None)
+            serial = len(self.access_tokens_issued) + 1
+            access, secret = f"72157720000{serial:03d}-accesstoken", f"acc{serial:03d}secret"
+            self.tokens[access] = secret
+            self.access_tokens_issued.append((access, secret))
+        body = urlencode(
+            {
+                "fullname": "Cadence Comms",
+                "oauth_token": access,
+                "oauth_token_secret": secret,
+                "user_nsid": self.user_nsid,
+                "username": self.username,
+            }
+        )
+        return text_answer(200, body)
 
     def _check_oauth(self, recorded: RecordedRequest, form: Form) -> Answer | None:
         header = recorded.header("authorization") or ""

@@ -56,6 +56,7 @@ from oauthlib.oauth1.rfc5849 import signature, utils
 from twitter_text import parse_tweet
 
 from tests.fakes.forms import Form, FormError, image_kind, is_mp4, read_form
+from tests.fakes.oauth import AuthorizationServer, Refusal
 from tests.fakes.sinks import Answer, RecordedRequest, SinkBacked, SinkServer, json_answer
 
 # X's documented example credentials ("Creating a signature").
@@ -79,6 +80,8 @@ TWEETS_PATH = "/2/tweets"
 ME_PATH = "/2/users/me"
 UPLOAD_PATH = "/1.1/media/upload.json"
 TOKEN_PATH = "/2/oauth2/token"
+AUTHORIZE_PATH = "/i/oauth2/authorize"  # on x.com
+V2_UPLOAD_PATH = "/2/media/upload"  # OAuth 2 user tokens (scope media.write)
 
 MAX_WEIGHTED_LENGTH = 280
 TIMESTAMP_WINDOW = 300  # seconds either way
@@ -296,6 +299,10 @@ class FakeX(SinkBacked):
         self._token_serial = itertools.count(2)
         self._scripted: dict[str | None, deque[Answer]] = {}
         self._lock = threading.Lock()
+        # The authorization-code flow with PKCE (x.com's consent page, the code exchange).
+        self.authorization = AuthorizationServer(
+            clients=self.clients, authorize_path=AUTHORIZE_PATH, name="X", pkce=True
+        )
         self.sink.answer_with(self._handle)
 
     # -- life ------------------------------------------------------------------------
@@ -334,10 +341,14 @@ class FakeX(SinkBacked):
                 queue = self._scripted.get(key)
                 if queue:
                     return queue.popleft()
+        if self.authorization.handles(recorded):
+            return self.authorization.handle(recorded)
         if recorded.path == TOKEN_PATH and recorded.method == "POST":
             return self._token(recorded)
         if recorded.path == UPLOAD_PATH:
             return self._upload_endpoint(recorded)
+        if recorded.path.startswith(V2_UPLOAD_PATH):
+            return self._upload_v2(recorded)
         route = {("POST", TWEETS_PATH): self._create_tweet, ("GET", ME_PATH): self._me}.get(
             (recorded.method, recorded.path)
         )
@@ -646,6 +657,44 @@ class FakeX(SinkBacked):
                 answer["video"] = {"video_type": item.media_type}
         return json_answer(200, answer)
 
+    # -- v2 media upload (OAuth 2) ----------------------------------------------------
+
+    def _upload_v2(self, recorded: RecordedRequest) -> Answer:
+        """`POST /2/media/upload` (an image, multipart), `GET ...?command=STATUS&media_id`,
+        `POST .../initialize` (JSON), `POST .../{id}/append` (multipart),
+        `POST .../{id}/finalize`: the v1.1 rules, v2 shapes (`{"data": {...}}`)."""
+        refusal, _auth = self._authenticate(recorded, [], v1=False)
+        if refusal is not None:
+            return refusal
+        rest = recorded.path[len(V2_UPLOAD_PATH) :].strip("/")
+        try:
+            form = (
+                read_form(recorded) if recorded.method == "GET" or rest != "initialize" else Form()
+            )
+        except FormError:
+            return invalid_request("Bad request body.")
+        if rest == "" and recorded.method == "GET":
+            answer = self._status(form) if form.get("command") == "STATUS" else None
+        elif rest == "" and recorded.method == "POST":
+            answer = self._simple(form)
+        elif rest == "initialize" and recorded.method == "POST":
+            try:
+                body = json.loads(recorded.body or b"null")
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                return invalid_request("Request body is not a JSON object.")
+            answer = self._init(Form(fields=[(k, str(v)) for k, v in body.items()]))
+        elif rest.endswith(("/append", "/finalize")) and recorded.method == "POST":
+            media_id, _, command = rest.partition("/")
+            form.fields.append(("media_id", media_id))
+            answer = (self._append if command == "append" else self._finalize)(form)
+        else:
+            answer = None
+        if answer is None:
+            return problem(404, "Not Found Error", f"Could not find {recorded.path}")
+        return _as_v2(answer)
+
     # -- OAuth 2 -----------------------------------------------------------------------
 
     def _token(self, recorded: RecordedRequest) -> Answer:
@@ -653,8 +702,16 @@ class FakeX(SinkBacked):
             form = read_form(recorded)
         except FormError:
             return oauth2_error(400, "invalid_request", "Value passed for the body was invalid.")
-        if not self._client_authenticated(recorded.header("authorization") or ""):
+        client_id = self._client_authenticated(recorded.header("authorization") or "")
+        if client_id is None:
             return oauth2_error(401, "unauthorized_client", "Missing valid authorization header")
+        if form.get("grant_type") == "authorization_code":
+            grant = self.authorization.redeem(form, client_id)
+            if isinstance(grant, Refusal):
+                return oauth2_error(
+                    400, "invalid_request", "Value passed for the authorization code was invalid."
+                )
+            return self._issue()
         if form.get("grant_type") != "refresh_token":
             return oauth2_error(
                 400, "invalid_request", "Value passed for the grant type was invalid."
@@ -665,10 +722,15 @@ class FakeX(SinkBacked):
                 return oauth2_error(
                     400, "invalid_request", "Value passed for the token was invalid."
                 )
+            self.refresh_tokens.discard(old)
+        return self._issue()
+
+    def _issue(self) -> Answer:
+        """New tokens: an access token that lasts two hours and a refresh token."""
+        with self._lock:
             serial = next(self._token_serial)
             access = f"{OAUTH2_TOKEN[:40]}-renewed-{serial}"
             refresh = f"{REFRESH_TOKEN[:24]}-renewed-{serial}"
-            self.refresh_tokens.discard(old)
             self.refresh_tokens.add(refresh)
             self.bearer_tokens.add(access)
             self.issued.append((access, refresh))
@@ -683,15 +745,34 @@ class FakeX(SinkBacked):
             },
         )
 
-    def _client_authenticated(self, header: str) -> bool:
+    def _client_authenticated(self, header: str) -> str | None:
+        """The client id of valid HTTP Basic client credentials, else None."""
         if not header.startswith("Basic "):
-            return False
+            return None
         try:
             decoded = b64decode(header[len("Basic ") :]).decode()
         except ValueError:
-            return False
+            return None
         client_id, _, secret = decoded.partition(":")
-        return self.clients.get(client_id) == secret
+        return client_id if self.clients.get(client_id) == secret else None
+
+
+def _as_v2(answer: Answer) -> Answer:
+    """A v1.1 upload answer in v2's shape: `{"data": {"id", "media_key", ...}}`, or a
+    v2 problem for a refusal."""
+    if answer.status >= 400:
+        try:
+            words = json.loads(answer.body)
+        except ValueError:
+            words = {}
+        detail = str(words.get("error") or words.get("errors") or "Bad request")
+        return problem(answer.status, "Invalid Request", detail, INVALID_REQUEST)
+    if not answer.body:
+        return json_answer(200, {"data": {}})
+    v1 = json.loads(answer.body)
+    data = {k: v for k, v in v1.items() if k not in ("media_id", "media_id_string")}
+    data["id"] = v1["media_id_string"]
+    return json_answer(200, {"data": data})
 
 
 def _image_size(data: bytes) -> tuple[int, int]:

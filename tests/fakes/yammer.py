@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.fakes.forms import read_form
+from tests.fakes.oauth import AuthorizationServer, Refusal
 from tests.fakes.sinks import (
     Answer,
     RecordedRequest,
@@ -40,6 +42,9 @@ from tests.fakes.sinks import (
 )
 
 TOKEN = "yam-Access-Token-8c1f2e9d"
+TENANT = "contoso.onmicrosoft.com"
+CLIENT_ID = "6731de76-14a6-49ae-97bc-6eba6914391e"
+CLIENT_SECRET = "qWg8Q~cadence-yammer-secret"
 GROUP_ID = "31158067201"
 NETWORK_ID = 5897756673
 NETWORK_PERMALINK = "contoso.onmicrosoft.com"
@@ -105,11 +110,24 @@ class YammerFake(SinkBacked):
     sink: SinkServer = field(default_factory=SinkServer)
     messages: list[PostedMessage] = field(default_factory=list)
     revoked: bool = False
+    # Microsoft identity platform v2 for the tenant (the Connect flow): the app, the
+    # tokens it issued, the live refresh tokens (rotated: a used one is refused).
+    clients: dict[str, str] = field(default_factory=lambda: {CLIENT_ID: CLIENT_SECRET})
+    issued: list[tuple[str, str]] = field(default_factory=list)
+    refresh_tokens: set[str] = field(default_factory=set)
+    expired: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._queued: deque[Answer] = deque()
         self._lock = threading.Lock()
         self._next_id = FIRST_MESSAGE_ID
+        self.authorization = AuthorizationServer(
+            clients=self.clients,
+            authorize_path=f"/{TENANT}/oauth2/v2.0/authorize",
+            name="Microsoft",
+            pkce=True,
+            code_prefix="0.AXoA",
+        )
         self.sink.answer_with(self._handle)
 
     # -- life --------------------------------------------------------------------------
@@ -138,15 +156,93 @@ class YammerFake(SinkBacked):
         with self._lock:
             if self._queued:
                 return self._queued.popleft()
+        if self.authorization.handles(request):
+            return self.authorization.handle(request)
+        if request.method == "POST" and request.path == f"/{TENANT}/oauth2/v2.0/token":
+            return self._token(request)
         auth = request.header("authorization") or ""
         scheme, _, credential = auth.partition(" ")
-        if scheme.lower() != "bearer" or credential != self.token or self.revoked:
+        live = (credential == self.token or credential in {a for a, _ in self.issued}) and (
+            credential not in self.expired
+        )
+        if scheme.lower() != "bearer" or not live or self.revoked:
             return unauthorized()
+        if request.method == "GET" and request.path == "/api/v1/groups.json":
+            return json_answer(
+                200,
+                [
+                    {
+                        "type": "group",
+                        "id": int(g),
+                        "full_name": f"Comms {g}",
+                        "name": f"comms{g}",
+                        "network_id": NETWORK_ID,
+                        "privacy": "public",
+                        "state": "active",
+                    }
+                    for g in sorted(self.groups)
+                ],
+            )
         if request.method == "POST" and request.path == "/api/v1/messages.json":
             return self._post_message(request)
         if request.method == "GET" and request.path == "/api/v1/users/current.json":
             return json_answer(200, self._current_user())
         return json_answer(404, {"response": {"message": "Not found", "stat": "fail"}})
+
+    def _token(self, request: RecordedRequest) -> Answer:
+        """`POST /{tenant}/oauth2/v2.0/token`: the code (with PKCE) or a refresh token,
+        client credentials in the form; errors as Entra's `{"error", "error_description"}`."""
+        form = read_form(request)
+        if self.clients.get(form.get("client_id") or "") != form.get("client_secret"):
+            return json_answer(
+                401,
+                {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                },
+            )
+        grant_type = form.get("grant_type")
+        with self._lock:
+            if grant_type == "authorization_code":
+                grant = self.authorization.redeem(form, form.get("client_id") or "")
+                if isinstance(grant, Refusal):
+                    return json_answer(
+                        400,
+                        {
+                            "error": "invalid_grant",
+                            "error_description": f"AADSTS70000: {grant.description}",
+                        },
+                    )
+            elif grant_type == "refresh_token":
+                old = form.get("refresh_token") or ""
+                if old not in self.refresh_tokens:
+                    return json_answer(
+                        400,
+                        {
+                            "error": "invalid_grant",
+                            "error_description": "AADSTS70000: The provided grant has expired or been revoked.",
+                        },
+                    )
+                self.refresh_tokens.discard(old)
+            else:
+                return json_answer(
+                    400, {"error": "unsupported_grant_type", "error_description": "AADSTS70003"}
+                )
+            serial = len(self.issued) + 1
+            access, refresh = f"eyJ0eXAiOiJKV1Qi.yammer.{serial}", f"0.AXoA-refresh-{serial}"
+            self.issued.append((access, refresh))
+            self.refresh_tokens.add(refresh)
+        return json_answer(
+            200,
+            {
+                "token_type": "Bearer",
+                "scope": "https://www.yammer.com/.default",
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": access,
+                "refresh_token": refresh,
+            },
+        )
 
     def _post_message(self, request: RecordedRequest) -> Answer:
         content_type = (request.header("content-type") or "").split(";")[0].strip()

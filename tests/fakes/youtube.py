@@ -73,6 +73,8 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from tests.fakes.forms import Form
+from tests.fakes.oauth import AuthorizationServer, Refusal
 from tests.fakes.sinks import (
     Answer,
     RecordedRequest,
@@ -92,6 +94,7 @@ CHANNEL_TITLE = "Cadence Community Kitchen"
 SCOPE = "https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly"
 
 TOKEN_PATH = "/token"
+AUTHORIZE_PATH = "/o/oauth2/v2/auth"  # on accounts.google.com
 UPLOAD_PATH = "/upload/youtube/v3/videos"
 CHANNELS_PATH = "/youtube/v3/channels"
 UNIT = 256 * 1024
@@ -393,6 +396,14 @@ class FakeYouTube(SinkBacked):
         self._video_numbers = itertools.count(1)
         self._next_video = 1
         self._lock = threading.RLock()
+        # Google's consent page (accounts.google.com) and the code exchange, with PKCE.
+        self.authorization = AuthorizationServer(
+            clients={client_id: client_secret},
+            authorize_path=AUTHORIZE_PATH,
+            name="Google",
+            pkce=True,
+            code_prefix="4/0Adeu5B",
+        )
 
     # -- life ------------------------------------------------------------------------
 
@@ -475,6 +486,8 @@ class FakeYouTube(SinkBacked):
             return self._faults.pop(self.chunk_puts, None)
 
     def _answer(self, recorded: RecordedRequest, fault: Fault | None) -> Answer:
+        if self.authorization.handles(recorded):
+            return self.authorization.handle(recorded)
         endpoint = _endpoint(recorded.method, recorded.path, recorded.headers)
         with self._lock:
             for key in (endpoint, None):
@@ -498,6 +511,8 @@ class FakeYouTube(SinkBacked):
             return oauth_error("invalid_request", "Bad Request")
         form = {k: v[0] for k, v in parse_qs(recorded.body.decode("utf-8", "replace")).items()}
         grant = form.get("grant_type")
+        if grant == "authorization_code":
+            return self._code(form)
         if grant != "refresh_token":
             return oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant or ''}")
         if form.get("client_id") != self.client_id:
@@ -514,6 +529,35 @@ class FakeYouTube(SinkBacked):
         return json_answer(
             200,
             {"access_token": token, "expires_in": 3599, "scope": SCOPE, "token_type": "Bearer"},
+            {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"},
+        )
+
+    def _code(self, form: dict[str, str]) -> Answer:
+        """Google's code exchange: client credentials in the form, PKCE verifier; the
+        refresh token only comes with `access_type=offline` (and, on a second consent,
+        only with `prompt=consent`)."""
+        if form.get("client_id") != self.client_id or form.get("client_secret") != (
+            self.client_secret
+        ):
+            return oauth_error("invalid_client", "Unauthorized", 401)
+        grant = self.authorization.redeem(Form(fields=list(form.items())), self.client_id)
+        if isinstance(grant, Refusal):
+            return oauth_error("invalid_grant", "Bad Request")
+        query = self.authorization.authorizations[-1] if self.authorization.authorizations else {}
+        token = f"ya29.a0Fake{len(self.issued) + 1:03d}{secrets.token_urlsafe(24)}"
+        self.issued.append(token)
+        self.access_tokens.add(token)
+        answer = {
+            "access_token": token,
+            "expires_in": 3599,
+            "scope": grant.scope,
+            "token_type": "Bearer",
+        }
+        if query.get("access_type") == "offline" and query.get("prompt") == "consent":
+            answer["refresh_token"] = self.refresh_token
+        return json_answer(
+            200,
+            answer,
             {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"},
         )
 

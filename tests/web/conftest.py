@@ -78,7 +78,15 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server_env() -> dict[str, str]:
+    """More CADENCE_* settings for the module's server (a module overrides this)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, server_env: dict[str, str]
+) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("serve")
     port = free_port()
     env = {
@@ -93,6 +101,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         # Failed publishes retry soon, so screenshots show settled states quickly.
         "CADENCE_RETRY_BASE_SECONDS": "1",
         "CADENCE_MAX_ATTEMPTS": "2",
+        **server_env,
     }
     env.pop("CADENCE_SECRET_KEY", None)
     log_path = tmp / "serve.log"

@@ -1,0 +1,1 @@
+"""Connecting accounts with one click (OAuth flows) and keeping their tokens alive."""
