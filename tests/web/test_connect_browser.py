@@ -1,6 +1,7 @@
-"""Connect with one click, in Chromium against `cadence serve` and the fake X: the
-admin clicks Connect, approves on X's (fake) consent page, lands on the new channel,
-and a post goes out through it."""
+"""Connect with one click, in Chromium against `cadence serve` and each platform's
+fake: the admin clicks Connect, approves on the (fake) consent page, picks where the
+platform offers several, lands on the new channel; through X and Slack a post then
+goes out."""
 
 from __future__ import annotations
 
@@ -10,52 +11,116 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.x import CLIENT_ID, CLIENT_SECRET, USERNAME, FakeX
+from tests.fakes import facebook, flickr, slack, x, yammer, youtube
 from tests.web.conftest import Server, log_in
 
 
-@pytest.fixture(scope="module")
-def fake_x() -> Iterator[FakeX]:
-    with FakeX() as fake:
-        yield fake
+class Fakes:
+    def __init__(self) -> None:
+        self.x = x.FakeX()
+        self.slack = slack.FakeSlack()
+        self.youtube = youtube.FakeYouTube(access_token=None)
+        self.facebook = facebook.FakeFacebook()
+        self.yammer = yammer.YammerFake()
+        self.flickr = flickr.FakeFlickr()
+        self.all = [self.x, self.slack, self.youtube, self.facebook, self.yammer, self.flickr]
 
 
 @pytest.fixture(scope="module")
-def server_env(fake_x: FakeX) -> dict[str, str]:
-    return {
-        "CADENCE_X_CLIENT_ID": CLIENT_ID,
-        "CADENCE_X_CLIENT_SECRET": CLIENT_SECRET,
-        "CADENCE_X_BASE_URL": fake_x.url,
+def fakes() -> Iterator[Fakes]:
+    made = Fakes()
+    for fake in made.all:
+        fake.start()
+    yield made
+    for fake in made.all:
+        fake.stop()
+
+
+@pytest.fixture(scope="module")
+def server_env(fakes: Fakes) -> dict[str, str]:
+    apps = {
+        "X": (x.CLIENT_ID, x.CLIENT_SECRET, fakes.x.url),
+        "SLACK": (slack.CLIENT_ID, slack.CLIENT_SECRET, fakes.slack.url),
+        "YOUTUBE": (youtube.CLIENT_ID, youtube.CLIENT_SECRET, fakes.youtube.url),
+        "FACEBOOK": (facebook.APP_ID, facebook.APP_SECRET, fakes.facebook.url),
+        "YAMMER": (yammer.CLIENT_ID, yammer.CLIENT_SECRET, fakes.yammer.url),
+        "FLICKR": (flickr.CONSUMER_KEY, flickr.CONSUMER_SECRET, fakes.flickr.url),
     }
+    env = {"CADENCE_YAMMER_TENANT": yammer.TENANT}
+    for name, (client_id, secret, base) in apps.items():
+        env[f"CADENCE_{name}_CLIENT_ID"] = client_id
+        env[f"CADENCE_{name}_CLIENT_SECRET"] = secret
+        env[f"CADENCE_{name}_BASE_URL"] = base
+    return env
 
 
-def test_connect_x_approve_land_on_the_channel_and_publish(
-    page: Any, server: Server, fake_x: FakeX
-) -> None:
+def connect(page: Any, label: str, consent: str, pick: str | None = None) -> str:
+    """Click Connect, approve, pick; the new channel's id."""
     log_in(page)
     page.goto("/channels")
-    page.get_by_role("link", name="Connect X").click()
-    page.wait_for_url(f"{fake_x.url}/i/oauth2/authorize?*")
-    page.get_by_role("button", name="Authorize app").click()
+    page.get_by_role("link", name=f"Connect {label}").click()
+    page.get_by_role("button", name=consent).click()
+    if pick is not None:
+        page.wait_for_url("**/choose?flow=*")
+        page.get_by_label(pick).check()
+        page.get_by_role("button", name="Connect").click()
     page.wait_for_url("**/channels/*?notice=connected")
     assert page.get_by_text("The account is connected.").is_visible()
-    channel_id = page.url.split("/channels/")[1].split("?")[0]
-    channel = server.api.get(f"/channels/{channel_id}").json()
-    assert channel["platform"] == "x" and channel["config"]["username"] == USERNAME
+    return str(page.url.split("/channels/")[1].split("?")[0])
 
-    objective = server.objective("Connected accounts")
+
+def post_now(server: Server, channel_id: str, text: str) -> None:
+    objective = server.objective(f"Connected {text}")
     created = server.api.post(
         "/posts",
         json={
-            "text": "Posted through a connected account",
+            "text": text,
             "channel_ids": [channel_id],
             "objective_ids": [objective["id"]],
             "publish_now": True,
         },
     )
     assert created.status_code == 201, created.text
+
+
+def wait_for(found: Any) -> None:
     deadline = time.monotonic() + 30
-    while not fake_x.tweets and time.monotonic() < deadline:
+    while not found() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [t.text for t in fake_x.tweets] == ["Posted through a connected account"]
-    assert fake_x.tweets[0].auth == "oauth2"
+
+
+def test_connect_x_approve_land_on_the_channel_and_publish(
+    page: Any, server: Server, fakes: Fakes
+) -> None:
+    channel_id = connect(page, "X", "Authorize app")
+    channel = server.api.get(f"/channels/{channel_id}").json()
+    assert channel["platform"] == "x" and channel["config"]["username"] == x.USERNAME
+    post_now(server, channel_id, "Posted through a connected account")
+    wait_for(lambda: fakes.x.tweets)
+    assert [t.text for t in fakes.x.tweets] == ["Posted through a connected account"]
+    assert fakes.x.tweets[0].auth == "oauth2"
+
+
+def test_add_to_slack_and_publish(page: Any, server: Server, fakes: Fakes) -> None:
+    channel_id = connect(page, "Slack", "Authorize app")
+    post_now(server, channel_id, "Hello from Cadence")
+    wait_for(lambda: fakes.slack.messages)
+    assert [m["text"] for m in fakes.slack.messages] == ["Hello from Cadence"]
+
+
+@pytest.mark.parametrize(
+    ("label", "consent", "pick", "platform"),
+    [
+        ("YouTube", "Authorize app", f"YouTube {youtube.CHANNEL_TITLE}", "youtube"),
+        ("Facebook Pages", "Authorize app", f"Facebook {facebook.PAGE_NAME}", "facebook"),
+        ("Viva Engage", "Authorize app", f"Viva Engage Comms {yammer.GROUP_ID}", "yammer"),
+        ("Flickr", "OK, I'll authorize it", None, "flickr"),
+    ],
+)
+def test_connect_lands_on_the_new_channel(
+    page: Any, server: Server, label: str, consent: str, pick: str | None, platform: str
+) -> None:
+    channel_id = connect(page, label, consent, pick)
+    assert server.api.get(f"/channels/{channel_id}").json()["platform"] == platform
+    tested = server.api.post(f"/channels/{channel_id}/test")
+    assert tested.status_code == 200 and tested.json()["ok"] is True, tested.text
