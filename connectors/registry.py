@@ -29,6 +29,7 @@ from connectors.webhooks import (
     WebhookConnector,
 )
 from connectors.x import XConnector
+from connectors.mastodon import MastodonConnector
 from connectors.yammer import YammerConnector
 from connectors.youtube import YouTubeConnector
 
@@ -38,6 +39,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     FacebookConnector,
     YouTubeConnector,
     FlickrConnector,
+    MastodonConnector,
     YammerConnector,
     SlackConnector,
     TeamsConnector,
