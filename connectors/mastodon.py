@@ -45,8 +45,8 @@ from connectors.base import (
     Connector,
     HttpUrlStr,
     Limits,
-    MediaFile,
     Measure,
+    MediaFile,
     Permanent,
     PlatformConfig,
     PlatformCredentials,
@@ -284,7 +284,9 @@ class MastodonConnector(Connector):
         try:
             media_ids = [await self._upload(base, item) for item in request.media]
         except Ambiguous as exc:
-            raise Transient(f"{exc.message}; nothing was posted (files come before the status)")
+            raise Transient(
+                f"{exc.message}; nothing was posted (files come before the status)"
+            ) from None
         payload: dict[str, Any] = {"status": request.text, "visibility": self.config.visibility}
         if media_ids:
             payload["media_ids"] = media_ids
@@ -383,7 +385,9 @@ class MastodonConnector(Connector):
             limit = await self.max_characters()
         except PublishError as exc:
             return check_failed(exc, label=self.short_label, host=host)
-        shown = {k: account[k] for k in ("id", "username", "acct", "display_name", "url") if k in account}
+        shown = {
+            k: account[k] for k in ("id", "username", "acct", "display_name", "url") if k in account
+        }
         shown["max_characters"] = limit
         return CheckResult(
             ok=True,

@@ -19,9 +19,11 @@ from connectors.base import (
     Problem,
     PublishRequest,
 )
+from connectors.bluesky import BlueskyConnector
 from connectors.email import EmailConnector
 from connectors.facebook import FacebookConnector
 from connectors.flickr import FlickrConnector
+from connectors.mastodon import MastodonConnector
 from connectors.webhooks import (
     MattermostConnector,
     SlackConnector,
@@ -29,7 +31,6 @@ from connectors.webhooks import (
     WebhookConnector,
 )
 from connectors.x import XConnector
-from connectors.mastodon import MastodonConnector
 from connectors.yammer import YammerConnector
 from connectors.youtube import YouTubeConnector
 
@@ -40,6 +41,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     YouTubeConnector,
     FlickrConnector,
     MastodonConnector,
+    BlueskyConnector,
     YammerConnector,
     SlackConnector,
     TeamsConnector,
