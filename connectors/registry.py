@@ -23,6 +23,7 @@ from connectors.bluesky import BlueskyConnector
 from connectors.email import EmailConnector
 from connectors.facebook import FacebookConnector
 from connectors.flickr import FlickrConnector
+from connectors.linkedin import LinkedInConnector
 from connectors.mastodon import MastodonConnector
 from connectors.webhooks import (
     MattermostConnector,
@@ -40,6 +41,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     FacebookConnector,
     YouTubeConnector,
     FlickrConnector,
+    LinkedInConnector,
     MastodonConnector,
     BlueskyConnector,
     YammerConnector,
