@@ -23,6 +23,7 @@ from connectors.bluesky import BlueskyConnector
 from connectors.email import EmailConnector
 from connectors.facebook import FacebookConnector
 from connectors.flickr import FlickrConnector
+from connectors.instagram import InstagramConnector
 from connectors.linkedin import LinkedInConnector
 from connectors.mastodon import MastodonConnector
 from connectors.webhooks import (
@@ -42,6 +43,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     YouTubeConnector,
     FlickrConnector,
     LinkedInConnector,
+    InstagramConnector,
     MastodonConnector,
     BlueskyConnector,
     YammerConnector,
