@@ -26,6 +26,7 @@ from connectors.flickr import FlickrConnector
 from connectors.instagram import InstagramConnector
 from connectors.linkedin import LinkedInConnector
 from connectors.mastodon import MastodonConnector
+from connectors.vimeo import VimeoConnector
 from connectors.webhooks import (
     MattermostConnector,
     SlackConnector,
@@ -46,6 +47,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     InstagramConnector,
     MastodonConnector,
     BlueskyConnector,
+    VimeoConnector,
     YammerConnector,
     SlackConnector,
     TeamsConnector,
