@@ -26,6 +26,7 @@ from connectors.flickr import FlickrConnector
 from connectors.instagram import InstagramConnector
 from connectors.linkedin import LinkedInConnector
 from connectors.mastodon import MastodonConnector
+from connectors.sharepoint import SharePointConnector
 from connectors.vimeo import VimeoConnector
 from connectors.webhooks import (
     MattermostConnector,
@@ -49,6 +50,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     BlueskyConnector,
     VimeoConnector,
     YammerConnector,
+    SharePointConnector,
     SlackConnector,
     TeamsConnector,
     MattermostConnector,
