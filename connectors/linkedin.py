@@ -146,7 +146,9 @@ class LinkedInConnector(Connector):
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         expires = self.credentials.expires_at
-        if expires is not None and expires.astimezone(UTC) <= self.now():
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)  # a time without a zone is UTC
+        if expires is not None and expires <= self.now():
             raise AuthExpired("the LinkedIn access token has expired: reconnect the channel")
         headers = {**self._headers(), **kwargs.pop("headers", {})}
         hidden = [*self.secrets(), *kwargs.pop("secrets", [])]

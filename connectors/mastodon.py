@@ -68,7 +68,7 @@ from connectors.http import (
     retry_after,
     send,
 )
-from connectors.outbound import literal_address
+from connectors.outbound import OutboundPolicy, literal_address
 from connectors.rules import MB, media_problems, refuse, within_limits
 
 DEFAULT_MAX_CHARACTERS = 500
@@ -153,7 +153,7 @@ def mastodon_length(text: str) -> int:
     return int(grapheme.length(countable_text(text)))
 
 
-def _host_allowed_over_http(host: str, outbound: Any) -> bool:
+def _host_allowed_over_http(host: str, outbound: OutboundPolicy) -> bool:
     """http:// only for hosts the operator allowed (CADENCE_OUTBOUND_ALLOW)."""
     if outbound.allows_name(host):
         return True

@@ -155,3 +155,23 @@ def test_image_and_video_posts_reach_the_newer_platforms(
     [clip] = fakes["vimeo"].videos.values()
     assert clip.complete and clip.params["privacy"] == {"view": "unlisted"}
     assert links[channels["vimeo"]] == clip.link
+
+
+def test_saving_contacts_no_platform_and_the_test_endpoint_checks_each(
+    client: TestClient, admin: dict[str, str], fakes: dict[str, Any]
+) -> None:
+    channels = make_channels(client, admin, fakes)
+
+    assert {name: fake.requests for name, fake in fakes.items()} == {n: [] for n in fakes}
+    for name, channel_id in channels.items():
+        response = client.post(f"{API}/channels/{channel_id}/test", headers=admin)
+        assert response.status_code == 200, response.text
+        assert response.json()["ok"], (name, response.json())
+    posted = [
+        fakes["linkedin"].posts,
+        fakes["instagram"].published,
+        fakes["mastodon"].statuses,
+        fakes["bluesky"].posts,
+        fakes["vimeo"].videos,
+    ]
+    assert all(not made for made in posted)
