@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.channels.models import Channel
+from app.channels.service import open_credentials
 from app.clock import FrozenClock
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
@@ -152,6 +154,11 @@ def test_image_and_video_posts_reach_the_newer_platforms(
     assert (
         links[channels["bluesky"]] == f"https://bsky.app/profile/{bluesky.HANDLE}/post/{skeet.rkey}"
     )
+    with runtime.sessions() as session:  # the Bluesky session is kept for the next post
+        kept = open_credentials(session.get(Channel, channels["bluesky"]), runtime.box)
+    assert kept["app_password"] == bluesky.APP_PASSWORD
+    assert kept["access_jwt"] in fakes["bluesky"].access_tokens
+    assert kept["did"] == bluesky.DID
     [clip] = fakes["vimeo"].videos.values()
     assert clip.complete and clip.params["privacy"] == {"view": "unlisted"}
     assert links[channels["vimeo"]] == clip.link
