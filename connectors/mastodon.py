@@ -94,6 +94,7 @@ class MastodonCredentials(PlatformCredentials):
 # -- counting the way Mastodon counts -----------------------------------------------------
 
 _TOKENS = re.compile(r"(\s+)")  # fixed pattern, linear: splits on whitespace, keeping it
+_URL_HEAD = "([{\"'"
 _URL_TAIL = ".,:;!?'\")]"
 _USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
@@ -132,10 +133,12 @@ def _local_mentions(token: str) -> str:
 
 
 def _countable_token(token: str) -> str:
+    lead = len(token) - len(token.lstrip(_URL_HEAD))  # "(https://..." is a URL too
+    rest = token[lead:]
     for scheme in ("https://", "http://"):
-        if token.lower().startswith(scheme) and len(token) > len(scheme):
-            body = token.rstrip(_URL_TAIL)
-            return "x" * URL_LENGTH + token[len(body) :]
+        if rest.lower().startswith(scheme) and len(rest) > len(scheme):
+            body = rest.rstrip(_URL_TAIL)
+            return token[:lead] + "x" * URL_LENGTH + rest[len(body) :]
     return _local_mentions(token) if "@" in token else token
 
 

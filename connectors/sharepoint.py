@@ -148,7 +148,8 @@ class SharePointConnector(Connector):
         except Ambiguous as exc:
             raise Transient(f"{exc.message}; nothing was published (drafts are unseen)") from None
         await self._call(
-            "POST", self._site("pages", page["id"], "microsoft.graph.sitePage/publish")
+            "POST",
+            self._site("pages", quote(page["id"], safe=""), "microsoft.graph.sitePage/publish"),
         )
         relative = page.get("webUrl")
         link = None

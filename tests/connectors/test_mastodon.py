@@ -71,6 +71,8 @@ def test_every_url_counts_23_characters_whatever_its_length() -> None:
     long_url = "https://example.org/" + "a" * 200
     assert mastodon_length(long_url) == 23
     assert mastodon_length(f"see {long_url}.") == 4 + 23 + 1  # the full stop is text
+    assert mastodon_length(f"(see {long_url})") == 5 + 23 + 1
+    assert mastodon_length(f"({long_url})") == 1 + 23 + 1
 
 
 def test_a_remote_mention_counts_only_its_local_part() -> None:
