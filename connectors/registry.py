@@ -19,9 +19,15 @@ from connectors.base import (
     Problem,
     PublishRequest,
 )
+from connectors.bluesky import BlueskyConnector
 from connectors.email import EmailConnector
 from connectors.facebook import FacebookConnector
 from connectors.flickr import FlickrConnector
+from connectors.instagram import InstagramConnector
+from connectors.linkedin import LinkedInConnector
+from connectors.mastodon import MastodonConnector
+from connectors.sharepoint import SharePointConnector
+from connectors.vimeo import VimeoConnector
 from connectors.webhooks import (
     MattermostConnector,
     SlackConnector,
@@ -38,7 +44,13 @@ CONNECTORS: tuple[type[Connector], ...] = (
     FacebookConnector,
     YouTubeConnector,
     FlickrConnector,
+    LinkedInConnector,
+    InstagramConnector,
+    MastodonConnector,
+    BlueskyConnector,
+    VimeoConnector,
     YammerConnector,
+    SharePointConnector,
     SlackConnector,
     TeamsConnector,
     MattermostConnector,

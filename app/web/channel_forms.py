@@ -33,11 +33,22 @@ LABELS = {
     "api_version": "API version",
     "timeout": "Timeout (seconds)",
     "to_addresses": "To addresses (one a line)",
+    "organization_urn": "Organization URN",
+    "ig_user_id": "Instagram user ID",
+    "site_id": "Site ID",
+    "access_jwt": "Session access token",
+    "refresh_jwt": "Session refresh token",
+    "did": "DID",
 }
 HINTS = {
     "api_base": "Leave empty for the platform's own address.",
     "upload_base": "Leave empty for the platform's own address.",
     "token_url": "Leave empty for the platform's own address.",
+    "instance": "Your Mastodon server's address, such as https://mastodon.social.",
+    "access_jwt": "Kept by Cadence: leave empty.",
+    "refresh_jwt": "Kept by Cadence: leave empty.",
+    "did": "Kept by Cadence: leave empty.",
+    "expires_at": "When the access token expires (ISO 8601, UTC).",
 }
 DESTINATION_HINT = "Changing this needs the credentials entered again."
 # Shown folded away: only for tests, self-hosted or regional deployments.

@@ -74,6 +74,36 @@ VALID: dict[str, dict[str, Any]] = {
         "config": {"group_id": "987654", "network_id": "42"},
         "credentials": {"access_token": "SECRET-yammer"},
     },
+    "linkedin": {
+        "platform": "linkedin",
+        "config": {"organization_urn": "urn:li:organization:2414183"},
+        "credentials": {"access_token": "SECRET-li-at", "refresh_token": "SECRET-li-rt"},
+    },
+    "instagram": {
+        "platform": "instagram",
+        "config": {"ig_user_id": "17841400008460056"},
+        "credentials": {"page_access_token": "SECRET-ig-token"},
+    },
+    "mastodon": {
+        "platform": "mastodon",
+        "config": {"instance": "https://social.example", "visibility": "unlisted"},
+        "credentials": {"access_token": "SECRET-mastodon"},
+    },
+    "bluesky": {
+        "platform": "bluesky",
+        "config": {"handle": "kitchen.bsky.social"},
+        "credentials": {"app_password": "SECRET-bsky-app-pw"},
+    },
+    "vimeo": {
+        "platform": "vimeo",
+        "config": {"privacy": "unlisted"},
+        "credentials": {"access_token": "SECRET-vimeo"},
+    },
+    "sharepoint": {
+        "platform": "sharepoint",
+        "config": {"site_id": "contoso.sharepoint.com,2C71,2D22"},
+        "credentials": {"access_token": "SECRET-sp-at", "refresh_token": "SECRET-sp-rt"},
+    },
     "slack": {
         "platform": "slack",
         "config": {"username": "Cadence"},
@@ -163,6 +193,16 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("email", {"config": {**VALID["email"]["config"], "port": 70000}}, "body.config.port"),
     ("youtube", {"config": {"api_base": "not-a-url"}}, "body.config.api_base"),
+    (
+        "linkedin",
+        {"config": {"organization_urn": "urn:li:person:1"}},
+        "body.config.organization_urn",
+    ),
+    ("instagram", {"credentials": {}}, "body.credentials.page_access_token"),
+    ("mastodon", {"config": {"instance": "ftp://social.example"}}, "body.config.instance"),
+    ("bluesky", {"config": {}}, "body.config.handle"),
+    ("vimeo", {"config": {"privacy": "everyone"}}, "body.config.privacy"),
+    ("sharepoint", {"config": {}}, "body.config.site_id"),
 ]
 
 
@@ -281,7 +321,7 @@ def test_credentials_of_the_wrong_shape_are_not_echoed(
 
 
 def test_unknown_platform(client: TestClient, admin: dict[str, str], runtime: Runtime) -> None:
-    for platform in ("instagram", "X", "", None, 3):
+    for platform in ("myspace", "X", "", None, 3):
         body = {"name": "Somewhere", "platform": platform, "config": {}, "credentials": {}}
         response = client.post(f"{API}/channels", json=body, headers=admin)
         assert response.status_code == 422

@@ -181,7 +181,15 @@ def test_every_form_control_has_a_label_and_the_calendar_fits_a_phone(
     unlabelled = """() => Array.from(document.querySelectorAll(
         'input:not([type=hidden]), select, textarea')).filter(
         e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.outerHTML)"""
-    for path in ("/posts/new", "/calendar", "/channels/new?platform=email", "/profile", "/users"):
+    for path in (
+        "/posts/new",
+        "/calendar",
+        "/channels/new?platform=email",
+        "/channels/new?platform=bluesky",
+        "/channels/new?platform=linkedin",
+        "/profile",
+        "/users",
+    ):
         page.goto(path)
         assert page.evaluate(unlabelled) == [], path
     page.set_viewport_size({"width": 390, "height": 844})

@@ -1,0 +1,203 @@
+"""A fake LinkedIn versioned REST API (Posts and Images APIs): a real HTTP server.
+
+- Every `/rest/` call needs `Authorization: Bearer <token>` (401 `{"status": 401,
+  "serviceErrorCode": 65600, "code": "REVOKED_ACCESS_TOKEN", "message": "The token
+  used in the request has been revoked by the user"}` otherwise), `LinkedIn-Version:
+  YYYYMM` (400 `VERSION_MISSING` without, 426 `NONEXISTENT_VERSION` for an unknown
+  one) and `X-Restli-Protocol-Version: 2.0.0`.
+- `POST /rest/images?action=initializeUpload` -> `{"value": {"uploadUrlExpiresAt",
+  "uploadUrl", "image": "urn:li:image:..."}}`; `PUT /dms-uploads/<image>` takes the
+  bytes (201).
+- `POST /rest/posts`: author must be an organisation the member administers (403
+  `ACCESS_DENIED` otherwise), commentary at most 3000 characters, images uploaded
+  first -> 201, empty body, `x-restli-id: urn:li:share:<n>`.
+- `GET /rest/organizations/{id}` -> `{"id", "localizedName", "vanityName"}`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.scripted import Handler, ScriptedFake
+from tests.fakes.sinks import Answer, RecordedRequest, json_answer, text_answer
+
+TOKEN = "AQX-linkedin-Access-Token-3fa9c2"
+ORG_ID = "2414183"
+ORG_URN = f"urn:li:organization:{ORG_ID}"
+VERSIONS = frozenset({"202411", "202501", "202505", "202508", "202511"})
+FIRST_SHARE = 7_280_000_000_000_000_001
+
+
+def linkedin_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Answer:
+    return json_answer(status, {"status": status, "code": code, "message": message}, headers)
+
+
+def revoked() -> Answer:
+    return json_answer(
+        401,
+        {
+            "status": 401,
+            "serviceErrorCode": 65600,
+            "code": "REVOKED_ACCESS_TOKEN",
+            "message": "The token used in the request has been revoked by the user",
+        },
+    )
+
+
+def throttled(retry_after: str | None = None) -> Answer:
+    headers = {"Retry-After": retry_after} if retry_after is not None else None
+    return linkedin_error(
+        429,
+        "TOO_MANY_REQUESTS",
+        "Resource level throttle APPLICATION DAY limit for calls to this resource is reached.",
+        headers,
+    )
+
+
+def gateway_timeout() -> Answer:
+    return text_answer(504, "Gateway Timeout")
+
+
+@dataclass
+class Post:
+    urn: str
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeLinkedIn(ScriptedFake):
+    token: str = TOKEN
+    admin_of: set[str] = field(default_factory=lambda: {ORG_URN})
+    posts: list[Post] = field(default_factory=list)
+    images: dict[str, bytes | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._next = FIRST_SHARE
+
+    def routes(self) -> dict[tuple[str, str], tuple[str, Handler]]:
+        return {
+            ("POST", "/rest/posts"): ("posts", self._post),
+            ("POST", "/rest/images"): ("images", self._initialize),
+            ("PUT", r"/dms-uploads/(urn:li:image:\w+)"): ("upload", self._upload),
+            ("GET", r"/rest/organizations/(\d+)"): ("organizations", self._organization),
+        }
+
+    def not_found(self, request: RecordedRequest) -> Answer:
+        return linkedin_error(404, "NOT_FOUND", "No virtual resource found")
+
+    def revoke(self) -> None:
+        self.token = "revoked"
+
+    def next_urn(self) -> str:
+        return f"urn:li:share:{self._next}"
+
+    # -- serving -------------------------------------------------------------------------
+
+    def _refused(self, request: RecordedRequest) -> Answer | None:
+        if self.bearer(request) != self.token:
+            return revoked()
+        version = request.header("linkedin-version")
+        if not version:
+            return linkedin_error(
+                400,
+                "VERSION_MISSING",
+                "A version must be present. Please specify a version by adding the LinkedIn-Version header.",
+            )
+        if version not in VERSIONS:
+            return linkedin_error(
+                426, "NONEXISTENT_VERSION", f"Requested version {version} is not active"
+            )
+        if request.header("x-restli-protocol-version") != "2.0.0":
+            return linkedin_error(400, "INVALID_PROTOCOL", "Rest.li protocol 2.0.0 is required")
+        return None
+
+    def _post(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        refused = self._refused(request)
+        if refused:
+            return refused
+        body = request.json()
+        if body.get("author") not in self.admin_of:
+            return linkedin_error(
+                403,
+                "ACCESS_DENIED",
+                "Not enough permissions to access: partnerApiPostsExternal.CREATE.20251101",
+            )
+        commentary = body.get("commentary", "")
+        if len(commentary.replace("\\", "")) > 3000:
+            return linkedin_error(
+                422,
+                "UNPROCESSABLE_ENTITY",
+                "/commentary :: length of commentary exceeds 3000 characters",
+            )
+        content = body.get("content") or {}
+        ids = (
+            [content["media"]["id"]]
+            if "media" in content
+            else [i["id"] for i in content.get("multiImage", {}).get("images", [])]
+        )
+        if any(self.images.get(i) is None for i in ids):
+            return linkedin_error(
+                422, "UNPROCESSABLE_ENTITY", "/content/media/id :: image is not uploaded"
+            )
+        with self._lock:
+            urn = self.next_urn()
+            self._next += 1
+            self.posts.append(Post(urn, body))
+        return Answer(201, b"", {"x-restli-id": urn})
+
+    def _initialize(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        refused = self._refused(request)
+        if refused:
+            return refused
+        if request.query != "action=initializeUpload":
+            return linkedin_error(400, "ILLEGAL_ARGUMENT", "Unsupported action")
+        owner = request.json().get("initializeUploadRequest", {}).get("owner")
+        if owner not in self.admin_of:
+            return linkedin_error(
+                403,
+                "ACCESS_DENIED",
+                "Not enough permissions to access: images.ACTION.initializeUpload",
+            )
+        with self._lock:
+            image = f"urn:li:image:C4E10AQ{len(self.images) + 1:06d}"
+            self.images[image] = None
+        return json_answer(
+            200,
+            {
+                "value": {
+                    "uploadUrlExpiresAt": 1_764_000_000_000,
+                    "uploadUrl": f"{self.url}/dms-uploads/{image}",
+                    "image": image,
+                }
+            },
+        )
+
+    def _upload(self, request: RecordedRequest, match: re.Match[str]) -> Answer:
+        image = match.group(1)
+        if image not in self.images or self.bearer(request) != self.token:
+            return text_answer(400, "")
+        with self._lock:
+            self.images[image] = request.body
+        return Answer(201, b"", {})
+
+    def _organization(self, request: RecordedRequest, match: re.Match[str]) -> Answer:
+        refused = self._refused(request)
+        if refused:
+            return refused
+        if f"urn:li:organization:{match.group(1)}" not in self.admin_of:
+            return linkedin_error(
+                403, "ACCESS_DENIED", "Not enough permissions to access: organizations.GET"
+            )
+        return json_answer(
+            200,
+            {
+                "id": int(match.group(1)),
+                "localizedName": "Community Kitchen",
+                "vanityName": "community-kitchen",
+            },
+        )

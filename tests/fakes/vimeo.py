@@ -1,0 +1,199 @@
+"""A fake Vimeo API with its tus upload server, on 127.0.0.1.
+
+- `POST /me/videos` (bearer token, JSON): `upload.approach` must be `tus` with a
+  `size`; `name` at most 128 characters; `privacy.view` one of Vimeo's values -> 200
+  with the video (`uri`, `link`, `upload: {approach, upload_link, size}`). Errors are
+  Vimeo's `{"error", "link", "developer_message", "error_code"}`: 401 (8003, an
+  unknown or revoked token), 403 (8003 without the upload scope, 4102 quota), 400
+  (2204, invalid parameters).
+- `PATCH /tus/files/<id>` (`Tus-Resumable: 1.0.0`, `Upload-Offset` equal to what the
+  server holds, else 409; `Content-Type: application/offset+octet-stream`, else 415)
+  -> 204 with the new `Upload-Offset`. `HEAD` the same -> 200 with `Upload-Offset`
+  and `Upload-Length`. `drop_chunk(n)`: the n-th PATCH is read in full, kept, and the
+  connection is closed without an answer (a resume must HEAD and go on).
+- `GET /me` -> the user.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.scripted import Handler, ScriptedFake
+from tests.fakes.sinks import Answer, RecordedRequest, drop, json_answer, text_answer
+
+TOKEN = "vimeo-Access-Token-7e3b1d9c2a"
+NO_UPLOAD_TOKEN = "vimeo-Public-Only-Token-0f0f"
+USER_ID = "214748364"
+FIRST_VIDEO = 1_040_000_001
+PRIVACY = frozenset({"anybody", "unlisted", "nobody", "disable", "contacts", "password"})
+
+
+def vimeo_error(
+    status: int, code: int, error: str, headers: dict[str, str] | None = None
+) -> Answer:
+    body = {"error": error, "link": None, "developer_message": error, "error_code": code}
+    return json_answer(status, body, headers)
+
+
+def too_many(retry_after: str | None = None, reset: str | None = None) -> Answer:
+    headers = {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0"}
+    if reset:
+        headers["X-RateLimit-Reset"] = reset
+    if retry_after:
+        headers["Retry-After"] = retry_after
+    return vimeo_error(429, 9000, "You have made too many requests.", headers)
+
+
+def unavailable() -> Answer:
+    return text_answer(503, "Service Unavailable")
+
+
+@dataclass
+class Video:
+    id: str
+    params: dict[str, Any]
+    size: int
+    data: bytearray = field(default_factory=bytearray)
+
+    @property
+    def link(self) -> str:
+        return f"https://vimeo.com/{self.id}"
+
+    @property
+    def complete(self) -> bool:
+        return len(self.data) == self.size
+
+
+@dataclass
+class FakeVimeo(ScriptedFake):
+    tokens: dict[str, str] = field(
+        default_factory=lambda: {TOKEN: "public private upload", NO_UPLOAD_TOKEN: "public"}
+    )
+    videos: dict[str, Video] = field(default_factory=dict)
+    dropped_chunks: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._next = FIRST_VIDEO
+        self._patches = 0
+
+    def routes(self) -> dict[tuple[str, str], tuple[str, Handler]]:
+        return {
+            ("POST", "/me/videos"): ("create", self._create),
+            ("PATCH", r"/tus/files/(\d+)"): ("patch", self._patch),
+            ("HEAD", r"/tus/files/(\d+)"): ("head", self._head),
+            ("GET", "/me"): ("me", self._me),
+        }
+
+    def not_found(self, request: RecordedRequest) -> Answer:
+        return vimeo_error(404, 5000, "The requested page couldn't be found.")
+
+    def revoke(self, token: str = TOKEN) -> None:
+        self.tokens.pop(token, None)
+
+    def drop_chunk(self, n: int) -> None:
+        self.dropped_chunks.add(n)
+
+    def next_video_id(self) -> str:
+        return str(self._next)
+
+    # -- serving -------------------------------------------------------------------------
+
+    def _scope(self, request: RecordedRequest) -> str | None:
+        token = self.bearer(request)
+        return self.tokens.get(token) if token else None
+
+    def _create(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        scope = self._scope(request)
+        if scope is None:
+            return vimeo_error(401, 8003, "You must provide a valid authenticated access token.")
+        if "upload" not in scope.split():
+            return vimeo_error(403, 8003, 'Your access token does not have the "upload" scope.')
+        body = request.json()
+        upload = body.get("upload") or {}
+        size = str(upload.get("size", ""))
+        if upload.get("approach") != "tus" or not size.isdigit():
+            return vimeo_error(
+                400,
+                2204,
+                "The parameters passed to this API endpoint didn't pass Vimeo's validation checks.",
+            )
+        if (
+            len(body.get("name", "")) > 128
+            or (body.get("privacy") or {}).get("view", "anybody") not in PRIVACY
+        ):
+            return vimeo_error(
+                400,
+                2204,
+                "The parameters passed to this API endpoint didn't pass Vimeo's validation checks.",
+            )
+        with self._lock:
+            video = Video(str(self._next), body, int(size))
+            self._next += 1
+            self.videos[video.id] = video
+        return json_answer(
+            200,
+            {
+                "uri": f"/videos/{video.id}",
+                "name": body.get("name"),
+                "link": video.link,
+                "upload": {
+                    "status": "in_progress",
+                    "approach": "tus",
+                    "upload_link": f"{self.url}/tus/files/{video.id}",
+                    "size": int(size),
+                },
+            },
+        )
+
+    def _tus_problem(self, request: RecordedRequest, video_id: str) -> Answer | None:
+        if video_id not in self.videos:
+            return text_answer(404, "Not Found")
+        if request.header("tus-resumable") != "1.0.0":
+            return text_answer(412, "Precondition Failed", {"Tus-Version": "1.0.0"})
+        return None
+
+    def _patch(self, request: RecordedRequest, match: re.Match[str]) -> Answer:
+        video_id = match.group(1)
+        problem = self._tus_problem(request, video_id)
+        if problem:
+            return problem
+        if request.header("content-type") != "application/offset+octet-stream":
+            return text_answer(415, "Unsupported Media Type")
+        video = self.videos[video_id]
+        with self._lock:
+            self._patches += 1
+            if request.header("upload-offset") != str(len(video.data)):
+                return text_answer(409, "Conflict", {"Tus-Resumable": "1.0.0"})
+            video.data += request.body[: video.size - len(video.data)]
+            if self._patches in self.dropped_chunks:
+                return drop()
+        return Answer(204, b"", {"Tus-Resumable": "1.0.0", "Upload-Offset": str(len(video.data))})
+
+    def _head(self, request: RecordedRequest, match: re.Match[str]) -> Answer:
+        video_id = match.group(1)
+        problem = self._tus_problem(request, video_id)
+        if problem:
+            return problem
+        video = self.videos[video_id]
+        headers = {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": str(len(video.data)),
+            "Upload-Length": str(video.size),
+            "Cache-Control": "no-store",
+        }
+        return Answer(200, b"", headers)
+
+    def _me(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        if self._scope(request) is None:
+            return vimeo_error(401, 8003, "You must provide a valid authenticated access token.")
+        return json_answer(
+            200,
+            {
+                "uri": f"/users/{USER_ID}",
+                "name": "Community Kitchen",
+                "link": f"https://vimeo.com/user{USER_ID}",
+            },
+        )
