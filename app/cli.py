@@ -364,3 +364,35 @@ if __name__ == "__main__":
 
 
 # -- exchange --
+
+
+# -- insights --
+
+
+@main.group()
+def metrics() -> None:
+    """Engagement figures read back from the platforms."""
+
+
+@metrics.command("collect")
+def metrics_collect() -> None:
+    """Read now the figures of every published delivery of the last 30 days, whatever
+    its schedule (deliveries whose post was deleted are skipped)."""
+    import asyncio
+
+    from app.insights.collect import Collector
+
+    runtime = _runtime()
+
+    async def run() -> int:
+        collector = Collector(runtime, owner=f"cli-{id(runtime):x}")
+        try:
+            return await collector.run(everything=True)
+        finally:
+            await collector.close()
+
+    try:
+        read = asyncio.run(run())
+    finally:
+        runtime.close()
+    click.echo(f"metrics collected: {read} delivery(ies) read")

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
 
     # Exchange: spreadsheets, calendar feeds, versions, threads, tracked links
 
+    # Insights: engagement figures, click tracking, the weekly digest
+    # How often the due engagement readings are collected (1 h ... 30 d after publishing).
+    metrics_interval_seconds: int = Field(default=900, ge=5)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

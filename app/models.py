@@ -3,6 +3,7 @@
 from app.alerts.models import Alert
 from app.channels.models import Channel
 from app.db import Base
+from app.insights.models import DeliveryMetric, MetricSchedule, TrackedLink
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
@@ -15,11 +16,14 @@ __all__ = [
     "Channel",
     "Delivery",
     "DeliveryAttempt",
+    "DeliveryMetric",
     "LoginAttempt",
     "Media",
+    "MetricSchedule",
     "Objective",
     "Post",
     "PostMedia",
+    "TrackedLink",
     "User",
     "post_objectives",
 ]

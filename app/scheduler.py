@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from app.insights.collect import Collector
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
 
@@ -30,6 +31,8 @@ class Scheduler:
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._run: asyncio.Task[None] | None = None
         self._job_runs: set[asyncio.Task[object]] = set()
+        # insights
+        self.collector = Collector(runtime, owner=self.dispatcher.owner, http=self.dispatcher.http)
 
     def start(self) -> None:
         """Start in the running event loop."""
@@ -48,6 +51,8 @@ class Scheduler:
             # team workflow
             # planning
             # exchange
+            # insights
+            ("collect-metrics", self.collector.collect, settings.metrics_interval_seconds),
         )
         for job_id, func, seconds in jobs:
             self._aps.add_job(

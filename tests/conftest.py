@@ -107,6 +107,10 @@ CLEAR_ORDER = (
     # team workflow
     # planning
     # exchange
+    # insights
+    "delivery_metrics",
+    "metric_schedules",
+    "tracked_links",
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts
     "deliveries",
