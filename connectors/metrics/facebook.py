@@ -18,7 +18,7 @@ from connectors.base import Permanent
 from connectors.facebook import GRAPH_BASE, FacebookConnector
 from connectors.metrics import GONE, Figures, MetricsReader, Readings, count
 
-BATCH = 25
+BATCH = 1  # one post a call: a rate limit keeps what was read before it
 FIELDS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
 MISSING_SUBCODE = 33
 

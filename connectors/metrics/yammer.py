@@ -16,7 +16,7 @@ from connectors.http import json_body, send
 from connectors.metrics import GONE, Figures, MetricsReader, Readings, count
 from connectors.yammer import YammerConnector
 
-BATCH = 25
+BATCH = 1  # one post a call: a rate limit keeps what was read before it
 
 
 async def read(connector: YammerConnector, ids: Sequence[str]) -> Readings:
