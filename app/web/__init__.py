@@ -10,6 +10,7 @@ from app.runtime import Runtime
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Mount the pages, their static files and their error pages on `app`."""
+    from app.insights import redirects
     from app.web import (
         account_pages,
         alerts_page,
@@ -40,5 +41,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # team workflow
         # planning
         # exchange
+        # insights
+        redirects,
     ):
         app.include_router(page.router)
