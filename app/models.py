@@ -3,7 +3,7 @@
 from app.alerts.models import Alert
 from app.channels.models import Channel
 from app.db import Base
-from app.insights.models import DeliveryMetric, MetricSchedule, TrackedLink
+from app.insights.models import DeliveryMetric, Digest, MetricSchedule, TrackedLink
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
@@ -17,6 +17,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliveryMetric",
+    "Digest",
     "LoginAttempt",
     "Media",
     "MetricSchedule",

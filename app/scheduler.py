@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.insights.collect import Collector
+from app.insights.digest import DIGEST_CHECK_SECONDS, send_digest_job
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
 
@@ -53,6 +54,7 @@ class Scheduler:
             # exchange
             # insights
             ("collect-metrics", self.collector.collect, settings.metrics_interval_seconds),
+            ("weekly-digest", self._send_digest, DIGEST_CHECK_SECONDS),
         )
         for job_id, func, seconds in jobs:
             self._aps.add_job(
@@ -76,6 +78,9 @@ class Scheduler:
             settings.publish_concurrency,
             extra={"worker": self.dispatcher.owner},
         )
+
+    async def _send_digest(self) -> None:  # insights
+        await send_digest_job(self.runtime, self.dispatcher.wake)
 
     def _tracked(self, func: Callable[[], Awaitable[None] | None]) -> Callable[[], Awaitable[None]]:
         """`func` as a coroutine job whose runs stop() can wait for."""

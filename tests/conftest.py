@@ -108,6 +108,7 @@ CLEAR_ORDER = (
     # planning
     # exchange
     # insights
+    "digests",
     "delivery_metrics",
     "metric_schedules",
     "tracked_links",

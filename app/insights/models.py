@@ -3,9 +3,9 @@ the tracked links that count clicks per delivery."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdColumn, UTCDateTime, new_id
@@ -61,4 +61,15 @@ class TrackedLink(Base):
     url: Mapped[str] = mapped_column(String(2048))
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     bot_clicks: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Digest(Base):
+    """One weekly digest: the row is inserted once per week whatever the number of
+    processes (the primary key), in the transaction that creates its post."""
+
+    __tablename__ = "digests"
+
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)  # the Monday reported
+    post_id: Mapped[str | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

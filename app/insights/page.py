@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -16,13 +17,15 @@ from sqlalchemy.orm import Session
 from app.channels.models import Channel
 from app.coverage.days import required
 from app.deps import SessionDep, no_nul_in_url
-from app.insights import engagement
+from app.insights import digest, engagement
 from app.insights.charts import Chart, bars
+from app.insights.pdf import digest_pdf
 from app.objectives.models import Objective
 from app.web.infrastructure import (
     PageViewer,
     csrf_protect,
     local_today,
+    parse_day,
     render,
     runtime_of,
     user_zone_name,
@@ -181,4 +184,55 @@ def insights_page(request: Request, session: SessionDep, user: PageViewer) -> Re
         },
         user=user,
         session=session,
+    )
+
+
+def _digest_week(request: Request, week: str | None, user: Any) -> tuple[date, Any]:
+    """The Monday asked for (any day of its week will do), or last week's (also for a
+    `week` that is not a date, as the other pages treat a bad day)."""
+    runtime = runtime_of(request)
+    day = parse_day(week)
+    start = (
+        engagement.period_start(day, "week")
+        if day is not None
+        else digest.last_week(local_today(user, runtime))
+    )
+    return start, runtime
+
+
+@router.get("/digest")
+def digest_page(
+    request: Request, session: SessionDep, user: PageViewer, week: str | None = None
+) -> Response:
+    start, runtime = _digest_week(request, week, user)
+    content = digest.content(
+        session, start, now=runtime.clock.now(), zone=runtime.settings.timezone
+    )
+    return render(
+        request,
+        "digest.html",
+        {
+            "digest": content,
+            "title": digest.title_of(content),
+            "prev": start - timedelta(days=7),
+            "next": start + timedelta(days=7),
+        },
+        user=user,
+        session=session,
+    )
+
+
+@router.get("/digest.pdf")
+def digest_pdf_download(
+    request: Request, session: SessionDep, user: PageViewer, week: str | None = None
+) -> Response:
+    start, runtime = _digest_week(request, week, user)
+    content = digest.content(
+        session, start, now=runtime.clock.now(), zone=runtime.settings.timezone
+    )
+    link = f"{runtime.settings.base_url.rstrip('/')}/digest?week={start.isoformat()}"
+    return Response(
+        digest_pdf(content, link=link),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="cadence-digest-{start}.pdf"'},
     )

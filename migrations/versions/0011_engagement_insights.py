@@ -1,4 +1,5 @@
-"""engagement figures, their collection schedule, tracked links, objectives.track_clicks
+"""engagement figures, their collection schedule, tracked links, weekly digests,
+objectives.track_clicks
 
 Revision ID: 0011
 Revises: 0005
@@ -84,9 +85,23 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_tracked_links_delivery_id"), ["delivery_id"], unique=False
         )
+    op.create_table(
+        "digests",
+        sa.Column("week_start", sa.Date(), nullable=False),
+        sa.Column("post_id", sa.String(length=32), nullable=True),
+        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["posts.id"],
+            name=op.f("fk_digests_post_id_posts"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("week_start", name=op.f("pk_digests")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("digests")
     op.drop_table("tracked_links")
     op.drop_table("metric_schedules")
     op.drop_table("delivery_metrics")

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from app.db import transaction
 from app.insights.collect import Collector
-from app.posts.models import Delivery
+from app.posts.models import Delivery, Post
 from app.runtime import Runtime
 from tests.fakes import x, youtube
 from tests.helpers import API, objective
@@ -99,6 +99,9 @@ def published(
     assert response.status_code == 201, response.text
     made = [(p["id"], p["deliveries"][0]["id"]) for p in response.json()["items"]]
     with transaction(runtime.sessions) as session:
+        session.execute(
+            update(Post).where(Post.id.in_([p for p, _ in made])).values(scheduled_at=at)
+        )
         for (_, delivery_id), external_id in zip(made, external_ids, strict=True):
             session.execute(
                 update(Delivery)
