@@ -59,7 +59,12 @@ class EngagementReportOut(BaseModel):
 ENGAGEMENT_COLUMNS = list(EngagementRowOut.model_fields)
 
 
-@router.get("/reports/engagement", response_model=EngagementReportOut, tags=["reports"])
+@router.get(
+    "/reports/engagement",
+    response_model=EngagementReportOut,
+    tags=["reports"],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def engagement_report(
     request: Request,
     session: SessionDep,
