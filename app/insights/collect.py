@@ -206,12 +206,29 @@ def record(
     owner: str,
     advance: bool = True,
 ) -> None:
-    """Store the readings and each claimed delivery's next due time; release the claims."""
+    """Store the readings and each claimed delivery's next due time; release the claims.
+    A claim another process took over (this one ran past its lease) keeps nothing."""
     clicks = clicks_of(session, list(results.figures))
     for item in claimed:
         values: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
         figures = results.figures.get(item.delivery_id)
         if figures is not None:
+            if advance:
+                values["step"], values["due_at"] = next_due(item.published_at, now)
+        elif item.delivery_id in results.gone:
+            values.update(gone=True, due_at=None)
+        elif item.delivery_id in results.postponed:
+            values["due_at"] = results.postponed[item.delivery_id]
+        kept = session.execute(
+            update(MetricSchedule)
+            .where(
+                MetricSchedule.delivery_id == item.delivery_id,
+                MetricSchedule.claimed_by == owner,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if figures is not None and kept.rowcount:  # type: ignore[attr-defined]
             session.add(
                 DeliveryMetric(
                     delivery_id=item.delivery_id,
@@ -223,25 +240,6 @@ def record(
                     clicks=clicks.get(item.delivery_id),
                 )
             )
-            if advance:
-                values["step"], values["due_at"] = next_due(item.published_at, now)
-        elif item.delivery_id in results.gone:
-            values.update(gone=True, due_at=None)
-        elif item.delivery_id in results.postponed:
-            values["due_at"] = results.postponed[item.delivery_id]
-        session.execute(
-            update(MetricSchedule)
-            .where(
-                MetricSchedule.delivery_id == item.delivery_id,
-                MetricSchedule.claimed_by == owner,
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def batches(ids: Sequence[str], size: int) -> list[list[str]]:
-    return [list(ids[start : start + size]) for start in range(0, len(ids), size)]
 
 
 async def read_channel(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -19,9 +19,10 @@ from app.alerts.models import Alert
 from app.channels.models import Channel
 from app.clock import FrozenClock
 from app.db import transaction
-from app.insights.collect import SCHEDULE, Collector
+from app.insights.collect import SCHEDULE, Collector, Results, claim, enroll, record
 from app.insights.models import DeliveryMetric, MetricSchedule
 from app.runtime import Runtime
+from connectors.metrics import Figures
 from tests.fakes import x, youtube
 from tests.helpers import API, webhook_channel
 from tests.insights.conftest import HOUR, collect, published, x_channel, youtube_channel
@@ -280,3 +281,26 @@ def test_collect_everything_reads_the_last_30_days_whatever_the_schedule(
 def test_metrics_of_an_unknown_delivery_is_404(client: TestClient, admin: dict[str, str]) -> None:
     response = client.get(f"{API}/deliveries/nope/metrics", headers=admin)
     assert response.status_code == 404
+
+
+def test_a_collector_past_its_lease_keeps_nothing(
+    client: TestClient,
+    admin: dict[str, str],
+    runtime: Runtime,
+    clock: FrozenClock,
+    fake_x: x.FakeX,
+) -> None:
+    channel = x_channel(client, admin, fake_x)
+    made = published(client, admin, runtime, channel, tweet_ids(1, fake_x), at=clock.now() - HOUR)
+    with transaction(runtime.sessions) as session:
+        enroll(session, clock.now())
+        slow = claim(session, now=clock.now(), owner="slow", lease=timedelta(minutes=15))
+    assert [c.delivery_id for c in slow] == [made[0][1]]
+    clock.advance(minutes=16)
+    assert collect(runtime, owner="quick") == 1
+    late = Results(figures={made[0][1]: Figures(likes=99)})
+    with transaction(runtime.sessions) as session:
+        record(session, slow, late, now=clock.now(), owner="slow")
+    assert readings(runtime) == 1
+    with runtime.sessions() as session:
+        assert session.scalar(select(DeliveryMetric.likes)) == 0
