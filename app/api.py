@@ -7,6 +7,7 @@ from app.channels.platforms import router as platforms
 from app.channels.views import router as channels
 from app.coverage.views import router as coverage
 from app.deps import no_nul_in_url
+from app.insights.views import router as insights
 from app.media.views import router as media
 from app.objectives.views import router as objectives
 from app.posts.views import router as posts
@@ -29,5 +30,7 @@ for feature in (
     # team workflow
     # planning
     # exchange
+    # insights
+    insights,
 ):
     router.include_router(feature)

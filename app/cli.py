@@ -364,3 +364,75 @@ if __name__ == "__main__":
 
 
 # -- exchange --
+
+
+# -- insights --
+
+
+@main.group()
+def metrics() -> None:
+    """Engagement figures read back from the platforms."""
+
+
+@metrics.command("collect")
+def metrics_collect() -> None:
+    """Read now the figures of every published delivery of the last 30 days, whatever
+    its schedule (deliveries whose post was deleted are skipped)."""
+    import asyncio
+
+    from app.insights.collect import Collector
+
+    runtime = _runtime()
+
+    async def run() -> int:
+        collector = Collector(runtime, owner=f"cli-{id(runtime):x}")
+        try:
+            return await collector.run(everything=True)
+        finally:
+            await collector.close()
+
+    try:
+        read = asyncio.run(run())
+    finally:
+        runtime.close()
+    click.echo(f"metrics collected: {read} delivery(ies) read")
+
+
+@main.group()
+def digest() -> None:
+    """The weekly digest sent to the alert channels."""
+
+
+@digest.command("send")
+@click.option(
+    "--week",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Any day of the week to report (default: last week).",
+)
+def digest_send(week: Any) -> None:
+    """Send the digest of a week to the alert channels now, unless it was sent already
+    (by the scheduler or another process)."""
+    from datetime import timedelta
+
+    from app.db import transaction
+    from app.insights.digest import last_week, send
+
+    runtime = _runtime()
+    now = runtime.clock.now()
+    if week is None:
+        from zoneinfo import ZoneInfo
+
+        start = last_week(now.astimezone(ZoneInfo(runtime.settings.timezone)).date())
+    else:
+        day = week.date()
+        start = day - timedelta(days=day.weekday())
+    try:
+        with transaction(runtime.sessions) as session:
+            post_id = send(session, start, now=now, settings=runtime.settings)
+    finally:
+        runtime.close()
+    if post_id is None:
+        click.echo(f"the digest of the week of {start} was sent already")
+    else:
+        click.echo(f"digest of the week of {start} queued for the alert channels (post {post_id})")

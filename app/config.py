@@ -107,6 +107,22 @@ class Settings(BaseSettings):
 
     # Exchange: spreadsheets, calendar feeds, versions, threads, tracked links
 
+    # Insights: engagement figures, click tracking, the weekly digest
+    # How often the due engagement readings are collected (1 h ... 30 d after publishing).
+    metrics_interval_seconds: int = Field(default=900, ge=5)
+    # When the weekly digest goes out: Mondays at this local time (CADENCE_TIMEZONE).
+    digest_at: str = "09:00"
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, sep, minutes = value.strip().partition(":")
+        if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+            raise ValueError("must be a time of day as HH:MM, e.g. 09:00")
+        if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+            raise ValueError("must be a time of day as HH:MM, e.g. 09:00")
+        return f"{int(hours):02d}:{minutes}"
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -4,6 +4,7 @@ from app.alerts.models import Alert
 from app.channels.models import Channel
 from app.connect.models import ChannelToken, ConnectState
 from app.db import Base
+from app.insights.models import DeliveryMetric, Digest, MetricSchedule, TrackedLink
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
@@ -18,11 +19,15 @@ __all__ = [
     "ConnectState",
     "Delivery",
     "DeliveryAttempt",
+    "DeliveryMetric",
+    "Digest",
     "LoginAttempt",
     "Media",
+    "MetricSchedule",
     "Objective",
     "Post",
     "PostMedia",
+    "TrackedLink",
     "User",
     "post_objectives",
 ]

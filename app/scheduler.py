@@ -18,6 +18,8 @@ from functools import partial
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.connect.keeper import keep_tokens
+from app.insights.collect import Collector
+from app.insights.digest import DIGEST_CHECK_SECONDS, send_digest_job
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
 
@@ -32,6 +34,8 @@ class Scheduler:
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._run: asyncio.Task[None] | None = None
         self._job_runs: set[asyncio.Task[object]] = set()
+        # insights
+        self.collector = Collector(runtime, owner=self.dispatcher.owner, http=self.dispatcher.http)
 
     def start(self) -> None:
         """Start in the running event loop."""
@@ -55,6 +59,9 @@ class Scheduler:
             # team workflow
             # planning
             # exchange
+            # insights
+            ("collect-metrics", self.collector.collect, settings.metrics_interval_seconds),
+            ("weekly-digest", self._send_digest, DIGEST_CHECK_SECONDS),
         )
         for job_id, func, seconds in jobs:
             self._aps.add_job(
@@ -78,6 +85,9 @@ class Scheduler:
             settings.publish_concurrency,
             extra={"worker": self.dispatcher.owner},
         )
+
+    async def _send_digest(self) -> None:  # insights
+        await send_digest_job(self.runtime, self.dispatcher.wake)
 
     def _tracked(self, func: Callable[[], Awaitable[None] | None]) -> Callable[[], Awaitable[None]]:
         """`func` as a coroutine job whose runs stop() can wait for."""

@@ -109,6 +109,11 @@ CLEAR_ORDER = (
     # team workflow
     # planning
     # exchange
+    # insights
+    "digests",
+    "delivery_metrics",
+    "metric_schedules",
+    "tracked_links",
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts
     "deliveries",

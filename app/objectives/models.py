@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.db import Base, IdColumn, UTCDateTime, new_id
@@ -22,6 +22,8 @@ class Objective(Base):
     active_weekdays: Mapped[list[int]] = mapped_column(JSON)
     timezone: Mapped[str] = mapped_column(String(64))
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # insights: links in its posts go out as counting redirects (CADENCE_BASE_URL/l/...)
+    track_clicks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

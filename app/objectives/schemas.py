@@ -22,6 +22,8 @@ class ObjectiveCreate(Input):
     active_weekdays: list[Weekday] = Field(default_factory=lambda: list(range(7)), max_length=7)
     timezone: TimeZoneName | None = None
     archived: Flag = False
+    # insights: links in its posts go out as counting redirects
+    track_clicks: Flag = False
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -34,6 +36,7 @@ class ObjectiveUpdate(Input):
     active_weekdays: list[Weekday] | None = Field(default=None, max_length=7)
     timezone: TimeZoneName | None = None
     archived: Flag | None = None
+    track_clicks: Flag | None = None
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -47,5 +50,6 @@ class ObjectiveOut(Output):
     active_weekdays: list[int]
     timezone: str
     archived: bool
+    track_clicks: bool = False
     created_at: datetime
     updated_at: datetime

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from app.coverage.schemas import CoverageCellOut
+from app.insights.schemas import MetricsOut
 from app.posts.status import PostStatus
 from app.schemas import Flag, Input, Output, UTCTime
 from connectors.base import HttpUrlStr
@@ -61,6 +62,8 @@ class DeliveryOut(Output):
     permalink: str | None
     last_error: str | None
     error_kind: str | None
+    # insights: the latest engagement figures (None until any are known)
+    metrics: MetricsOut | None = None
 
 
 class PostOut(Output):

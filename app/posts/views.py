@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
+from app.insights.service import with_metrics
 from app.pagination import Page, PageDep
 from app.posts import flows, service
 from app.posts.schemas import (
@@ -86,7 +87,7 @@ def calendar(
 
 @router.get("/posts/{post_id}")
 def get_post(post_id: str, session: SessionDep, _: ApiViewer) -> PostOut:
-    return service.get(session, post_id)
+    return with_metrics(session, service.get(session, post_id))
 
 
 @router.patch("/posts/{post_id}")

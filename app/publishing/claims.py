@@ -24,6 +24,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 
 from app.channels.models import Channel, ChannelStatus
+from app.insights.links import track_links
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import (
@@ -176,7 +177,9 @@ def claim_due(
         transitions.claim(owner=owner, lease_until=now + lease, now=now),
         [row.id for row in taken],
     )
-    return _jobs(session, taken, media_dir=media_dir, base_url=base_url)
+    jobs = _jobs(session, taken, media_dir=media_dir, base_url=base_url)
+    # insights: links of click-tracking posts go out as counting redirects
+    return track_links(session, jobs, base_url=base_url, now=now)
 
 
 def _jobs(session: Session, rows: list[Row[Any]], *, media_dir: Path, base_url: str) -> list[Job]:

@@ -10,6 +10,8 @@ from app.runtime import Runtime
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Mount the pages, their static files and their error pages on `app`."""
+    from app.insights import page as insights_page
+    from app.insights import redirects
     from app.web import (
         account_pages,
         alerts_page,
@@ -42,5 +44,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # team workflow
         # planning
         # exchange
+        # insights
+        redirects,
+        insights_page,
     ):
         app.include_router(page.router)

@@ -237,6 +237,9 @@ class FakeFacebook(SinkBacked):
             code_prefix="AQD",
         )
         self.user_tokens: dict[str, str] = {}  # token -> "short" or "long"
+        # Post nodes' figures by post id ("{page}_{post}"); deleted ids answer 100/33.
+        self.engagement: dict[str, dict[str, int]] = {}
+        self.deleted: set[str] = set()
         self.sink.answer_with(self._handle)
 
     # -- life ------------------------------------------------------------------------
@@ -324,6 +327,29 @@ class FakeFacebook(SinkBacked):
             200, {"access_token": token, "token_type": "bearer", "expires_in": seconds}
         )
 
+    def _post_node(self, node: str) -> Answer | None:
+        """`GET /{post-id}?fields=reactions.summary(total_count).limit(0),comments.summary(
+        total_count).limit(0),shares`: the Page post's figures (None: no such post)."""
+        known = {p.id for p in self.posts} | set(self.engagement)
+        if node not in known or node in self.deleted:
+            return None
+        figures = self.engagement.get(node, {})
+        body: dict[str, Any] = {
+            "reactions": {"data": [], "summary": {"total_count": figures.get("reactions", 0)}},
+            "comments": {
+                "data": [],
+                "summary": {
+                    "order": "ranked",
+                    "total_count": figures.get("comments", 0),
+                    "can_comment": True,
+                },
+            },
+            "id": node,
+        }
+        if figures.get("shares"):
+            body["shares"] = {"count": figures["shares"]}
+        return json_answer(200, body)
+
     def _serve(self, recorded: RecordedRequest) -> Answer:
         match = _PATH.fullmatch(recorded.path)
         if match is None:
@@ -341,6 +367,10 @@ class FakeFacebook(SinkBacked):
             return graph_error(190)
         if token not in self.tokens:
             return graph_error(190, "Invalid OAuth access token - Cannot parse access token")
+        if recorded.method == "GET" and edge is None and node != self.page_id:
+            figures = self._post_node(node)
+            if figures is not None:
+                return figures
         if node != self.page_id:
             return graph_error(
                 100,

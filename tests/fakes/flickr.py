@@ -32,6 +32,7 @@ from collections import deque
 from dataclasses import dataclass
 from html import escape
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import urlencode
 
 from oauthlib.oauth1.rfc5849 import signature, utils
@@ -164,6 +165,9 @@ class FakeFlickr(SinkBacked):
         self.verifiers: dict[str, str] = {}  # request token -> verifier
         self.access_tokens_issued: list[tuple[str, str]] = []
         self._legs = itertools.count(1)
+        # Photos' figures ("views", "comments", "faves") by id; deleted ids are error 1.
+        self.figures: dict[str, dict[str, int]] = {}
+        self.deleted: set[str] = set()
         self.sink.answer_with(self._handle)
 
     # -- life ------------------------------------------------------------------------
@@ -399,6 +403,8 @@ class FakeFlickr(SinkBacked):
     def _rest(self, form: Form) -> Answer:
         method = form.get("method")
         as_json = form.get("format") == "json"
+        if method in ("flickr.photos.getInfo", "flickr.photos.getFavorites"):
+            return self._photo_figures(method, form, as_json)
         if method != "flickr.test.login":
             return self._rest_error(112, f'Method "{method}" not found', as_json)
         if as_json:
@@ -416,6 +422,30 @@ class FakeFlickr(SinkBacked):
             f"\t<username>{escape(self.username)}</username>\n</user>"
         )
         return _xml(inner, "ok")
+
+    def _photo_figures(self, method: str, form: Form, as_json: bool) -> Answer:
+        """flickr.photos.getInfo (`views`, `comments`) and flickr.photos.getFavorites
+        (`total`), JSON only here; an unknown or deleted photo is error 1."""
+        photo_id = form.get("photo_id") or ""
+        known = {p.id for p in self.photos} | set(self.figures)
+        if photo_id not in known or photo_id in self.deleted:
+            return self._rest_error(1, "Photo not found", as_json)
+        if not as_json:
+            return self._rest_error(111, "Format not found", as_json)
+        figures = self.figures.get(photo_id, {})
+        if method == "flickr.photos.getInfo":
+            photo: dict[str, Any] = {
+                "id": photo_id,
+                "owner": {"nsid": self.user_nsid},
+                "views": str(figures.get("views", 0)),
+                "comments": {"_content": str(figures.get("comments", 0))},
+            }
+        else:
+            total = figures.get("faves", 0)
+            photo = {"id": photo_id, "page": 1, "pages": 1, "perpage": 1, "total": total}
+            photo["person"] = []
+        body = json.dumps({"photo": photo, "stat": "ok"})
+        return Answer(200, body.encode(), {"Content-Type": "application/json"})
 
     def _rest_error(self, code: int, message: str, as_json: bool) -> Answer:
         if as_json:

@@ -51,6 +51,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qsl
 
 from oauthlib.oauth1.rfc5849 import signature, utils
 from twitter_text import parse_tweet
@@ -97,6 +98,14 @@ TOO_LONG = (
     "length see https://github.com/twitter/twitter-text."
 )
 INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
+ZERO_METRICS = {
+    "retweet_count": 0,
+    "reply_count": 0,
+    "like_count": 0,
+    "quote_count": 0,
+    "bookmark_count": 0,
+    "impression_count": 0,
+}
 
 
 # -- X's answers ---------------------------------------------------------------------
@@ -303,6 +312,10 @@ class FakeX(SinkBacked):
         self.authorization = AuthorizationServer(
             clients=self.clients, authorize_path=AUTHORIZE_PATH, name="X", pkce=True
         )
+        # Tweets lookup: public_metrics by tweet id (ids here exist even if not posted
+        # through the fake); deleted ids answer X's "Not Found Error" in `errors`.
+        self.public_metrics: dict[str, dict[str, int]] = {}
+        self.deleted: set[str] = set()
         self.sink.answer_with(self._handle)
 
     # -- life ------------------------------------------------------------------------
@@ -349,9 +362,11 @@ class FakeX(SinkBacked):
             return self._upload_endpoint(recorded)
         if recorded.path.startswith(V2_UPLOAD_PATH):
             return self._upload_v2(recorded)
-        route = {("POST", TWEETS_PATH): self._create_tweet, ("GET", ME_PATH): self._me}.get(
-            (recorded.method, recorded.path)
-        )
+        route = {
+            ("POST", TWEETS_PATH): self._create_tweet,
+            ("GET", ME_PATH): self._me,
+            ("GET", TWEETS_PATH): self._lookup_tweets,
+        }.get((recorded.method, recorded.path))
         if route is None:
             return problem(404, "Not Found Error", f"Could not find {recorded.path}")
         refusal, auth = self._authenticate(recorded, [], v1=False)
@@ -499,6 +514,48 @@ class FakeX(SinkBacked):
             self.tweets.append(tweet)
         data = {"edit_history_tweet_ids": [tweet.id], "id": tweet.id, "text": text or ""}
         return json_answer(201, {"data": data})
+
+    def _lookup_tweets(self, recorded: RecordedRequest, auth: str) -> Answer:
+        """`GET /2/tweets?ids=1,2&tweet.fields=public_metrics`: X's Tweets lookup, 1 to
+        100 ids; ids it cannot show come back in `errors`, the call still 200."""
+        query = dict(parse_qsl(recorded.query))
+        ids = [i for i in query.get("ids", "").split(",") if i]
+        if not 1 <= len(ids) <= 100:
+            return invalid_request(
+                "The `ids` query parameter value [...] is not between 1 and 100",
+                {"ids": [query.get("ids", "")]},
+            )
+        fields = query.get("tweet.fields", "").split(",")
+        known = {t.id: t.text for t in self.tweets} | dict.fromkeys(self.public_metrics, "")
+        data, errors = [], []
+        for ident in ids:
+            if ident in known and ident not in self.deleted:
+                item: dict[str, Any] = {
+                    "id": ident,
+                    "text": known[ident] or "",
+                    "edit_history_tweet_ids": [ident],
+                }
+                if "public_metrics" in fields:
+                    item["public_metrics"] = {**ZERO_METRICS, **self.public_metrics.get(ident, {})}
+                data.append(item)
+            else:
+                errors.append(
+                    {
+                        "value": ident,
+                        "detail": f"Could not find tweet with ids: [{ident}].",
+                        "title": "Not Found Error",
+                        "resource_type": "tweet",
+                        "parameter": "ids",
+                        "resource_id": ident,
+                        "type": "https://api.twitter.com/2/problems/resource-not-found",
+                    }
+                )
+        body: dict[str, Any] = {}
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        return json_answer(200, body)
 
     def _me(self, recorded: RecordedRequest, auth: str) -> Answer:
         return json_answer(200, {"data": {"id": USER_ID, "name": NAME, "username": self.username}})

@@ -24,6 +24,7 @@ below for Yammer's documented errors (`unauthorized`, `oauth_exception`,
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ NETWORK_PERMALINK = "contoso.onmicrosoft.com"
 USER_ID = 36425097217
 FIRST_MESSAGE_ID = 2000337346863105
 MAX_TOPICS = 20
+MESSAGE_PATH = re.compile(r"/api/v1/messages/(\d{1,20})\.json")
 
 # -- Yammer's answers ------------------------------------------------------------------
 
@@ -128,6 +130,10 @@ class YammerFake(SinkBacked):
             pkce=True,
             code_prefix="0.AXoA",
         )
+        # GET /api/v1/messages/{id}.json: likes and thread updates by message id.
+        self.likes: dict[str, int] = {}
+        self.thread_updates: dict[str, int] = {}
+        self.deleted: set[str] = set()
         self.sink.answer_with(self._handle)
 
     # -- life --------------------------------------------------------------------------
@@ -187,6 +193,9 @@ class YammerFake(SinkBacked):
             return self._post_message(request)
         if request.method == "GET" and request.path == "/api/v1/users/current.json":
             return json_answer(200, self._current_user())
+        message = MESSAGE_PATH.fullmatch(request.path)
+        if request.method == "GET" and message is not None:
+            return self._get_message(message.group(1))
         return json_answer(404, {"response": {"message": "Not found", "stat": "fail"}})
 
     def _token(self, request: RecordedRequest) -> Answer:
@@ -241,6 +250,24 @@ class YammerFake(SinkBacked):
                 "ext_expires_in": 3599,
                 "access_token": access,
                 "refresh_token": refresh,
+            },
+        )
+
+    def _get_message(self, message_id: str) -> Answer:
+        known = {str(m.id) for m in self.messages} | set(self.likes)
+        if message_id not in known or message_id in self.deleted:
+            return json_answer(404, {"response": {"message": "Not found", "stat": "fail"}})
+        likes = self.likes.get(message_id, 0)
+        return json_answer(
+            200,
+            {
+                "id": int(message_id),
+                "thread_id": int(message_id),
+                "group_id": int(next(iter(self.groups))),
+                "web_url": self.web_url(int(message_id)),
+                "body": {"plain": ""},
+                "liked_by": {"count": likes, "names": []},
+                "stats": {"updates": self.thread_updates.get(message_id, 1)},
             },
         )
 

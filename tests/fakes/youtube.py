@@ -97,6 +97,8 @@ TOKEN_PATH = "/token"
 AUTHORIZE_PATH = "/o/oauth2/v2/auth"  # on accounts.google.com
 UPLOAD_PATH = "/upload/youtube/v3/videos"
 CHANNELS_PATH = "/youtube/v3/channels"
+VIDEOS_PATH = "/youtube/v3/videos"
+MAX_LIST_IDS = 50
 UNIT = 256 * 1024
 MAX_TITLE = 100
 MAX_DESCRIPTION_BYTES = 5000
@@ -404,6 +406,13 @@ class FakeYouTube(SinkBacked):
             pkce=True,
             code_prefix="4/0Adeu5B",
         )
+        # videos.list: statistics by video id (ids here exist even if not uploaded
+        # through the fake); deleted videos are left out of `items`, as YouTube does.
+        self.statistics: dict[str, dict[str, str]] = {}
+        self.deleted: set[str] = set()
+        # videos.list calls answered before the daily quota runs out (403 quotaExceeded).
+        self.list_quota: int | None = None
+        self.list_calls = 0
 
     # -- life ------------------------------------------------------------------------
 
@@ -502,6 +511,8 @@ class FakeYouTube(SinkBacked):
                 return self._put(recorded, fault)
             if endpoint == "channels":
                 return self._channels(recorded)
+            if endpoint == "videos":
+                return self._videos_list(recorded)
             return google_error("notFound")
 
     def _token(self, recorded: RecordedRequest) -> Answer:
@@ -791,6 +802,47 @@ class FakeYouTube(SinkBacked):
     def _video_answer(session: Session, status: int) -> Answer:
         return json_answer(status, session.video, {"Content-Type": JSON_TYPE})
 
+    def _videos_list(self, recorded: RecordedRequest) -> Answer:
+        """`GET /youtube/v3/videos?part=statistics&id=a,b`: up to 50 ids; statistics are
+        decimal strings; unknown or deleted videos are simply absent."""
+        refused = self._auth(recorded)
+        if refused is not None:
+            return refused
+        self.list_calls += 1
+        if self.list_quota is not None and self.list_calls > self.list_quota:
+            return google_error("quotaExceeded")
+        query = parse_qs(recorded.query)
+        parts = [p for p in ",".join(query.get("part", [])).split(",") if p]
+        if not parts:
+            return google_error("required", "Required parameter: part")
+        ids = [i for i in ",".join(query.get("id", [])).split(",") if i]
+        if len(ids) > MAX_LIST_IDS:
+            return google_error(
+                "invalidFilters", "The request specifies more than 50 video ids", status=400
+            )
+        known = {v.id for v in self.videos} | set(self.statistics)
+        items = []
+        for ident in ids:
+            if ident not in known or ident in self.deleted:
+                continue
+            item: dict[str, Any] = {"kind": "youtube#video", "etag": f"etag-{ident}", "id": ident}
+            if "statistics" in parts:
+                item["statistics"] = self.statistics.get(
+                    ident,
+                    {"viewCount": "0", "likeCount": "0", "favoriteCount": "0", "commentCount": "0"},
+                )
+            items.append(item)
+        return json_answer(
+            200,
+            {
+                "kind": "youtube#videoListResponse",
+                "etag": "cadence-videos-etag",
+                "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
+                "items": items,
+            },
+            {"Content-Type": JSON_TYPE},
+        )
+
     def _channels(self, recorded: RecordedRequest) -> Answer:
         refused = self._auth(recorded)
         if refused is not None:
@@ -849,6 +901,8 @@ def _endpoint(method: str, path: str, headers: Any) -> str | None:
         return "status" if content_range.startswith("bytes */") else "chunk"
     if path == CHANNELS_PATH and method == "GET":
         return "channels"
+    if path == VIDEOS_PATH and method == "GET":
+        return "videos"
     return None
 
 

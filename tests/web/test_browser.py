@@ -193,6 +193,6 @@ def test_every_form_control_has_a_label_and_the_calendar_fits_a_phone(
         page.goto(path)
         assert page.evaluate(unlabelled) == [], path
     page.set_viewport_size({"width": 390, "height": 844})
-    for path in ("/calendar", "/posts/new", "/alerts", "/channels"):
+    for path in ("/calendar", "/posts/new", "/alerts", "/channels", "/insights", "/digest"):
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path

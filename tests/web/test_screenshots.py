@@ -262,6 +262,11 @@ def test_main_pages_with_a_fortnight_of_plans(
         assert "dummy" not in page.content()  # credentials are never shown back
         page.screenshot(path=str(shots / "channels.png"), full_page=True)
 
+        # insights
+        page.goto("/insights")
+        assert page.locator("section.insight svg").count() >= 4
+        page.locator("section.insight").first.screenshot(path=str(shots / "insights.png"))
+
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto("/calendar?view=week")
         page.screenshot(path=str(shots / "calendar-phone.png"), full_page=True)
