@@ -43,9 +43,11 @@ END_WARNING = timedelta(days=7)
 CHECK_EVERY = timedelta(days=1)
 # Platforms whose refresh Cadence runs itself (the others' connectors refresh alone).
 REFRESHED = frozenset({"x", "yammer"})
-# A refresh token that no longer works: RFC 6749's invalid_grant, a revoked app, and
-# X's 400 invalid_request ("Value passed for the token was invalid").
-DEAD_ERRORS = frozenset({"invalid_grant", "invalid_request", "unauthorized_client"})
+# A refresh token that no longer works: RFC 6749's invalid_grant, a revoked app
+# (unauthorized_client), and, at X only, 400 invalid_request ("Value passed for the
+# token was invalid"); elsewhere invalid_request is a malformed request, not a dead grant.
+DEAD_ERRORS = frozenset({"invalid_grant", "unauthorized_client"})
+DEAD_ERRORS_OF = {"x": DEAD_ERRORS | {"invalid_request"}}
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ async def refresh_grant(
         return Refreshed(changed, expires_at(answer, now))
     words = oauth_words(answer, hidden) or f"HTTP {response.status_code}"
     error = answer.get("error") if isinstance(answer, dict) else None
-    if response.status_code in (400, 401) and error in DEAD_ERRORS:
+    if response.status_code in (400, 401) and error in DEAD_ERRORS_OF.get(platform, DEAD_ERRORS):
         return Dead(f"{provider.label} refused to renew the access token ({words})")
     raise Transient(f"{provider.label}'s token endpoint answered {words}")
 
