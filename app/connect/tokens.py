@@ -29,6 +29,7 @@ from app.channels.models import Channel, ChannelStatus
 from app.connect.flow import expires_at, oauth_words
 from app.connect.models import ChannelToken
 from app.connect.providers import PROVIDERS, rebase
+from app.crypto import CredentialsUnreadable
 from app.db import transaction
 from app.runtime import Runtime
 from connectors.base import AuthExpired, PublishError, Transient
@@ -123,13 +124,44 @@ def mark_needs_reconnect(session: Session, channel: Channel, *, reason: str, now
     )
 
 
-def _locked(session: Session, channel_id: str) -> Channel:
-    channel = session.scalars(
-        select(Channel).where(Channel.id == channel_id).with_for_update()
-    ).one_or_none()
-    if channel is None:
+def _locked(session: Session, channel_id: str) -> tuple[Channel, list[Channel]]:
+    """The channel and the other channels of its platform, all locked, in id order
+    (one order for every process, so two refreshes cannot deadlock). Channels made from
+    one sign-in (several communities, Pages) share its refresh token: a rotation must
+    reach them all in the same transaction."""
+    platform = select(Channel.platform).where(Channel.id == channel_id).scalar_subquery()
+    rows = list(
+        session.scalars(
+            select(Channel)
+            .where(Channel.platform == platform)
+            .order_by(Channel.id)
+            .with_for_update()
+        )
+    )
+    found = [c for c in rows if c.id == channel_id]
+    if not found:
         raise AuthExpired("the channel was deleted")
-    return channel
+    return found[0], [c for c in rows if c.id != channel_id]
+
+
+def _share(
+    session: Session,
+    runtime: Runtime,
+    siblings: list[Channel],
+    old_refresh: Any,
+    result: Refreshed,
+    now: datetime,
+) -> None:
+    """Give the renewed tokens to the other channels of the same grant."""
+    if not old_refresh or "refresh_token" not in result.changed:
+        return
+    for sibling in siblings:
+        try:
+            theirs = runtime.box.open(sibling.credentials_encrypted)
+        except CredentialsUnreadable:
+            continue
+        if theirs.get("refresh_token") == old_refresh:
+            _store(session, sibling, runtime, {**theirs, **result.changed}, result, now)
 
 
 def _store(
@@ -168,7 +200,7 @@ async def refresh_locked(
 
     def work() -> tuple[dict[str, Any], str | None]:
         with transaction(runtime.sessions) as session:
-            channel = _locked(session, channel_id)
+            channel, siblings = _locked(session, channel_id)
             credentials = runtime.box.open(channel.credentials_encrypted)
             if not wanted(credentials, session.get(ChannelToken, channel_id)):
                 return credentials, None
@@ -178,6 +210,7 @@ async def refresh_locked(
             if isinstance(result, Dead):
                 mark_needs_reconnect(session, channel, reason=result.reason, now=now)
                 return credentials, result.reason
+            _share(session, runtime, siblings, credentials.get("refresh_token"), result, now)
             credentials = {**credentials, **result.changed}
             _store(session, channel, runtime, credentials, result, now)
             log.info("access token renewed", extra={"channel_id": channel_id})
