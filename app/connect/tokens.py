@@ -29,6 +29,7 @@ from app.channels.models import Channel, ChannelStatus
 from app.connect.flow import expires_at, oauth_words
 from app.connect.models import ChannelToken
 from app.connect.providers import PROVIDERS, rebase
+from app.crypto import CredentialsUnreadable
 from app.db import transaction
 from app.runtime import Runtime
 from connectors.base import AuthExpired, PublishError, Transient
@@ -43,9 +44,11 @@ END_WARNING = timedelta(days=7)
 CHECK_EVERY = timedelta(days=1)
 # Platforms whose refresh Cadence runs itself (the others' connectors refresh alone).
 REFRESHED = frozenset({"x", "yammer"})
-# A refresh token that no longer works: RFC 6749's invalid_grant, a revoked app, and
-# X's 400 invalid_request ("Value passed for the token was invalid").
-DEAD_ERRORS = frozenset({"invalid_grant", "invalid_request", "unauthorized_client"})
+# A refresh token that no longer works: RFC 6749's invalid_grant, a revoked app
+# (unauthorized_client), and, at X only, 400 invalid_request ("Value passed for the
+# token was invalid"); elsewhere invalid_request is a malformed request, not a dead grant.
+DEAD_ERRORS = frozenset({"invalid_grant", "unauthorized_client"})
+DEAD_ERRORS_OF = {"x": DEAD_ERRORS | {"invalid_request"}}
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ async def refresh_grant(
         return Refreshed(changed, expires_at(answer, now))
     words = oauth_words(answer, hidden) or f"HTTP {response.status_code}"
     error = answer.get("error") if isinstance(answer, dict) else None
-    if response.status_code in (400, 401) and error in DEAD_ERRORS:
+    if response.status_code in (400, 401) and error in DEAD_ERRORS_OF.get(platform, DEAD_ERRORS):
         return Dead(f"{provider.label} refused to renew the access token ({words})")
     raise Transient(f"{provider.label}'s token endpoint answered {words}")
 
@@ -121,13 +124,44 @@ def mark_needs_reconnect(session: Session, channel: Channel, *, reason: str, now
     )
 
 
-def _locked(session: Session, channel_id: str) -> Channel:
-    channel = session.scalars(
-        select(Channel).where(Channel.id == channel_id).with_for_update()
-    ).one_or_none()
-    if channel is None:
+def _locked(session: Session, channel_id: str) -> tuple[Channel, list[Channel]]:
+    """The channel and the other channels of its platform, all locked, in id order
+    (one order for every process, so two refreshes cannot deadlock). Channels made from
+    one sign-in (several communities, Pages) share its refresh token: a rotation must
+    reach them all in the same transaction."""
+    platform = select(Channel.platform).where(Channel.id == channel_id).scalar_subquery()
+    rows = list(
+        session.scalars(
+            select(Channel)
+            .where(Channel.platform == platform)
+            .order_by(Channel.id)
+            .with_for_update()
+        )
+    )
+    found = [c for c in rows if c.id == channel_id]
+    if not found:
         raise AuthExpired("the channel was deleted")
-    return channel
+    return found[0], [c for c in rows if c.id != channel_id]
+
+
+def _share(
+    session: Session,
+    runtime: Runtime,
+    siblings: list[Channel],
+    old_refresh: Any,
+    result: Refreshed,
+    now: datetime,
+) -> None:
+    """Give the renewed tokens to the other channels of the same grant."""
+    if not old_refresh or "refresh_token" not in result.changed:
+        return
+    for sibling in siblings:
+        try:
+            theirs = runtime.box.open(sibling.credentials_encrypted)
+        except CredentialsUnreadable:
+            continue
+        if theirs.get("refresh_token") == old_refresh:
+            _store(session, sibling, runtime, {**theirs, **result.changed}, result, now)
 
 
 def _store(
@@ -166,7 +200,7 @@ async def refresh_locked(
 
     def work() -> tuple[dict[str, Any], str | None]:
         with transaction(runtime.sessions) as session:
-            channel = _locked(session, channel_id)
+            channel, siblings = _locked(session, channel_id)
             credentials = runtime.box.open(channel.credentials_encrypted)
             if not wanted(credentials, session.get(ChannelToken, channel_id)):
                 return credentials, None
@@ -176,6 +210,7 @@ async def refresh_locked(
             if isinstance(result, Dead):
                 mark_needs_reconnect(session, channel, reason=result.reason, now=now)
                 return credentials, result.reason
+            _share(session, runtime, siblings, credentials.get("refresh_token"), result, now)
             credentials = {**credentials, **result.changed}
             _store(session, channel, runtime, credentials, result, now)
             log.info("access token renewed", extra={"channel_id": channel_id})

@@ -19,7 +19,7 @@ from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import FieldProblem, InvalidInput, NotFound, problems_from_pydantic
 from app.users.models import Role, User
 from app.web.channel_forms import fields, shown_value, values_from
-from app.web.connect_routes import connect_panel
+from app.web.connect_routes import can_reconnect, connect_panel
 from app.web.infrastructure import (
     FormDep,
     PageAdmin,
@@ -183,6 +183,7 @@ def _channel_page(
             "errors": errors or {},
             "tested": tested,
             "can_test": platform.connector is not None,
+            "can_reconnect": can_reconnect(runtime_of(request).settings, channel.platform),
             "shown": shown_value,
             **_specs(channel.platform),
         },

@@ -70,6 +70,12 @@ def connect_panel(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
+def can_reconnect(settings: Settings, platform: str) -> bool:
+    """Whether a channel of `platform` can be reconnected with the platform's sign-in."""
+    provider = PROVIDERS.get(platform)
+    return provider is not None and provider.ready and app_settings(settings, platform) is not None
+
+
 def _provider(platform: str, settings: Settings) -> tuple[Provider, Any]:
     provider = PROVIDERS.get(platform)
     if provider is None or not provider.ready:

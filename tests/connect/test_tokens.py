@@ -162,7 +162,9 @@ def test_tokens_about_to_end_are_refreshed_ahead_once(
     assert with_client(runtime, lambda http: refresh_expiring(runtime, http)) == 1
     assert len(fake_x.issued) == 1
     assert credentials_of(runtime, channel_id)["access_token"] == fake_x.issued[0][0]
-    assert credentials_of(runtime, later)["access_token"] == OAUTH2_TOKEN
+    # The other channel holds the same grant (the same refresh token): it takes the
+    # renewed pair too, or its own renewal would use a refresh token X has retired.
+    assert credentials_of(runtime, later)["refresh_token"] == fake_x.issued[0][1]
     # Now two hours ahead: nothing more to do.
     assert with_client(runtime, lambda http: refresh_expiring(runtime, http)) == 0
     assert len(fake_x.issued) == 1
@@ -331,3 +333,18 @@ def test_two_processes_racing_on_one_expired_token_refresh_it_once(
     assert answers == [fake_x.issued[0][0]] * 2
     assert credentials_of(runtime, channel_id)["refresh_token"] == fake_x.issued[0][1]
     assert json.dumps(fake_x.issued)  # the fake saw exactly one rotation
+
+
+def test_a_waiting_delivery_can_be_cancelled(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, fake_x: FakeX
+) -> None:
+    channel_id = connected_x(runtime, fake_x)
+    fake_x.revoke(OAUTH2_TOKEN)
+    fake_x.revoke_refresh(REFRESH_TOKEN)
+    publish_now(client, admin, channel_id, "Never mind")
+    drain(runtime)
+    (delivery,) = deliveries(runtime)
+    assert delivery.status == "waiting"
+    answer = client.delete(f"{API}/posts/{delivery.post_id}", headers=admin)
+    assert answer.status_code in (200, 204), answer.text
+    assert [d.status for d in deliveries(runtime)] == ["cancelled"]

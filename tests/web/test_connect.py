@@ -244,6 +244,8 @@ def test_reconnect_keeps_the_channel_id_and_the_refresh_token_when_none_comes_ba
         channel = session.get(Channel, channel_id)
         assert channel is not None
         channel.status = ChannelStatus.needs_reconnect
+    page = admin_web.get(f"/channels/{channel_id}").text
+    assert f'href="/channels/{channel_id}/reconnect"' in page
     # This time X's answer carries no refresh token.
     from tests.fakes.sinks import json_answer
 

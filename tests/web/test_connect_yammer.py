@@ -112,3 +112,11 @@ def test_connect_two_communities_and_renew_the_token_on_a_401(
     assert len(fake_yammer.issued) == 2
     assert (creds["access_token"], creds["refresh_token"]) == fake_yammer.issued[1]
     assert first_refresh not in fake_yammer.refresh_tokens
+    # The other community's channel came from the same sign-in: it got the rotated
+    # refresh token in the same transaction, so its next renewal still works.
+    with runtime.sessions() as session:
+        other = session.get(Channel, channels[OTHER_GROUP].id)
+        assert other is not None
+        assert (
+            runtime.box.open(other.credentials_encrypted)["refresh_token"] == creds["refresh_token"]
+        )
