@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # Planning: recurring posts, slots, the evergreen library, pause, grouped alerts
 
     # Exchange: spreadsheets, calendar feeds, versions, threads, tracked links
+    # A spreadsheet of posts may be larger than a JSON body (5,000 rows is ~1-2 MiB).
+    max_import_bytes: int = Field(default=16 * 1_048_576, ge=1024)
 
     @field_validator("timezone")
     @classmethod

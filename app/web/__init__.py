@@ -16,6 +16,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         calendar_page,
         channel_routes,
         coverage_page,
+        import_page,
         post_routes,
     )
     from app.web.infrastructure import HERE, WebState, install_handlers
@@ -40,5 +41,6 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # team workflow
         # planning
         # exchange
+        import_page,
     ):
         app.include_router(page.router)

@@ -208,6 +208,7 @@ NOTICES = {
     "disabled": "The channel is disabled.",
     "enabled": "The channel is active again.",
     "tested": "Connection tested.",
+    "imported": "The posts are imported.",
 }
 
 
