@@ -96,7 +96,8 @@ def export_posts(session: Session, *, start: datetime, end: datetime, zone: str)
     rows = []
     for post in posts:
         when = post.scheduled_at.astimezone(tz).isoformat() if post.scheduled_at else ""
-        ordered = sorted(post.deliveries, key=lambda d: (d.created_at, d.id))
+        # By name, not by delivery: a re-import creates deliveries with new ids.
+        ordered = sorted(post.deliveries, key=lambda d: _channel_order(channels, d))
         rows.append(
             [
                 sheet.escape_cell(post.text),
@@ -114,6 +115,11 @@ def export_posts(session: Session, *, start: datetime, end: datetime, zone: str)
 
 def _by_name(objective: Objective) -> tuple[str, str]:
     return (objective.name, objective.id)
+
+
+def _channel_order(channels: sheet.Names, delivery: Delivery) -> tuple[str, str]:
+    channel = channels.by_id.get(delivery.channel_id)
+    return (channel.name if channel is not None else "", delivery.channel_id)
 
 
 def _channel_label(channels: sheet.Names, delivery: Delivery) -> str:

@@ -113,6 +113,7 @@ def import_posts(
     now: NowDep,
     user: ApiEditor,
     after: BackgroundTasks,
+    response: Response,
     dry_run: bool = False,
 ) -> ImportOut | JSONResponse:
     """Posts from a CSV file, one a row, all or none (see docs/api.md#import-and-export).
@@ -127,6 +128,8 @@ def import_posts(
     except service.ImportRefused as exc:
         detail = [p.as_dict() for p in exc.problems]
         return JSONResponse({"detail": detail}, status_code=422)
+    if dry_run:
+        response.status_code = status.HTTP_200_OK
     if done.posts:
         flows.after_post_change(
             session, runtime, now=now, touched=flows.touches(*done.posts), after=after
