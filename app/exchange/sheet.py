@@ -136,9 +136,7 @@ def _data(line: int, record: list[str], sheet: Sheet) -> None:
             )
         )
     cells = {
-        name: record[i] if i < len(record) else ""
-        for i, name in enumerate(sheet.columns)
-        if name
+        name: record[i] if i < len(record) else "" for i, name in enumerate(sheet.columns) if name
     }
     sheet.rows.append(SheetRow(number, line, cells))
 
@@ -290,7 +288,9 @@ def _fields(
     return data, problems
 
 
-def plan(rows: Sequence[SheetRow], objectives: Names, channels: Names, default_zone: str) -> Planned:
+def plan(
+    rows: Sequence[SheetRow], objectives: Names, channels: Names, default_zone: str
+) -> Planned:
     """The posts the rows describe, each checked as POST /posts checks its body."""
     planned = Planned()
     for row in rows:
@@ -325,7 +325,9 @@ def post_problems(planned: Planned, problems: Iterable[FieldProblem]) -> list[Ro
             out.append(RowProblem(row.row, row.line, column_of(problem.loc[3:]), problem.msg))
         else:
             out.append(RowProblem(0, 1, "", problem.msg))
-    return sorted(out, key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99))
+    return sorted(
+        out, key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99)
+    )
 
 
 def write(rows: Iterable[Sequence[str]]) -> str:

@@ -26,9 +26,7 @@ def world(client: TestClient, admin: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _import(
-    client: TestClient, headers: dict[str, str], body: str | bytes, **params: Any
-) -> Any:
+def _import(client: TestClient, headers: dict[str, str], body: str | bytes, **params: Any) -> Any:
     data = body.encode() if isinstance(body, str) else body
     return client.post(
         f"{API}/posts/import", content=data, headers={**headers, **CSV}, params=params
@@ -89,7 +87,7 @@ def test_every_problem_is_named_by_row_line_and_column_and_nothing_is_stored(
     body = HEADER + (
         "Fine,2026-11-24T10:00:00Z,Events,Intranet hook,,,,\n"
         '"Two\nlines",yesterday,Nope,Intranet hook,,,,\n'
-        f'{"x" * 300},2026-11-24T10:00:00Z,Events,Main X account,,not a link,,\n'
+        f"{'x' * 300},2026-11-24T10:00:00Z,Events,Main X account,,not a link,,\n"
         "Past,2020-01-01T00:00:00Z,Events,Intranet hook,,,Mars/Olympus,soon\n"
         "No channel,2026-11-24T10:00:00Z,Events,,,,,\n"
     )
@@ -110,7 +108,7 @@ def test_every_problem_is_named_by_row_line_and_column_and_nothing_is_stored(
     assert row_counts(runtime) == before
 
     # Once the rows are well formed, the platforms' rules speak, by row too.
-    body = HEADER + f'{"x" * 300},2026-11-24T10:00:00Z,Events,Main X account,,,,\n'
+    body = HEADER + f"{'x' * 300},2026-11-24T10:00:00Z,Events,Main X account,,,,\n"
     response = _import(client, editor, body)
     assert response.status_code == 422, response.text
     ((row, line, column, msg),) = [
