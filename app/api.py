@@ -7,6 +7,7 @@ from app.channels.platforms import router as platforms
 from app.channels.views import router as channels
 from app.coverage.views import router as coverage
 from app.deps import no_nul_in_url
+from app.exchange.views import feeds_router as feeds
 from app.exchange.views import router as exchange
 from app.media.views import router as media
 from app.objectives.views import router as objectives
@@ -32,5 +33,6 @@ for feature in (
     # team workflow
     # planning
     # exchange
+    feeds,
 ):
     router.include_router(feature)

@@ -3,6 +3,7 @@
 from app.alerts.models import Alert
 from app.channels.models import Channel
 from app.db import Base
+from app.exchange.models import CalendarFeed
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
@@ -12,6 +13,7 @@ __all__ = [
     "Alert",
     "ApiToken",
     "Base",
+    "CalendarFeed",
     "Channel",
     "Delivery",
     "DeliveryAttempt",

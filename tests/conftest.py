@@ -73,6 +73,7 @@ CLEAR_ORDER = (
     # team workflow
     # planning
     # exchange
+    "calendar_feeds",
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts
     "deliveries",

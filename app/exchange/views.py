@@ -16,7 +16,8 @@ from starlette.datastructures import UploadFile
 
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.errors import FieldProblem, InvalidInput
-from app.exchange import service
+from app.exchange import feeds, service
+from app.pagination import Page, PageDep
 from app.posts import flows
 from app.schemas import FIRST_DAY, LAST_DAY
 
@@ -168,3 +169,44 @@ def export_posts(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+feeds_router = APIRouter(prefix="/feeds", tags=["feeds"])
+
+
+class FeedCreated(BaseModel):
+    id: str
+    # The secret address, shown in this answer only (only a hash of its token is kept).
+    url: str
+    created_at: datetime
+
+
+class FeedOut(BaseModel):
+    id: str
+    created_at: datetime
+
+
+@feeds_router.post("", status_code=status.HTTP_201_CREATED)
+def create_feed(
+    session: SessionDep, runtime: RuntimeDep, now: NowDep, user: ApiViewer
+) -> FeedCreated:
+    """A secret iCalendar URL of the posts you may see; subscribe to it in a calendar
+    app. The `url` is in this answer only."""
+    feed, token = feeds.create_feed(session, user=user, now=now)
+    url = feeds.feed_url(runtime.settings.base_url, token)
+    return FeedCreated(id=feed.id, url=url, created_at=feed.created_at)
+
+
+@feeds_router.get("")
+def list_feeds(session: SessionDep, page: PageDep, user: ApiViewer) -> Page[FeedOut]:
+    """Your feeds (never their URLs)."""
+    rows, total = feeds.list_feeds(session, user=user, limit=page.limit, offset=page.offset)
+    return Page(items=[FeedOut(id=f.id, created_at=f.created_at) for f in rows], total=total)
+
+
+@feeds_router.delete("/{feed_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_feed(feed_id: str, session: SessionDep, user: ApiViewer) -> Response:
+    """Revoke one of your feeds: its URL answers 404 from now on. Another person's
+    feed is 404."""
+    feeds.revoke_feed(session, user=user, feed_id=feed_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -16,6 +16,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         calendar_page,
         channel_routes,
         coverage_page,
+        feeds_page,
         import_page,
         post_routes,
     )
@@ -42,5 +43,6 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # planning
         # exchange
         import_page,
+        feeds_page,
     ):
         app.include_router(page.router)

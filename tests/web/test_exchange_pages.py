@@ -1,9 +1,12 @@
-"""The spreadsheet import page in a real browser against a real `cadence serve`."""
+"""The exchange pages (spreadsheet import, calendar feeds) in a real browser against a real
+`cadence serve`."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+
+import httpx
 
 from tests.web.conftest import Server, log_in
 
@@ -57,3 +60,27 @@ def test_a_file_is_checked_shown_with_its_problems_then_imported_on_confirm(
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/import")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_calendar_feed_is_made_replaced_and_revoked_from_the_profile(
+    page: Any, server: Server
+) -> None:
+    log_in(page)
+    page.goto("/profile")
+    page.get_by_role("link", name="Calendar feeds").click()
+    page.wait_for_url("**/profile/feeds")
+    page.get_by_role("button", name="New feed").click()
+    first = page.get_by_label("Feed address").input_value()
+    assert "/calendar/feeds/calf_" in first and first.endswith(".ics")
+    assert page.evaluate(UNLABELLED) == []
+    assert httpx.get(first).status_code == 200
+
+    page.get_by_role("button", name="Replace").click()
+    second = page.get_by_label("Feed address").input_value()
+    assert second != first
+    assert httpx.get(first).status_code == 404 and httpx.get(second).status_code == 200
+
+    page.get_by_role("button", name="Revoke").click()
+    page.wait_for_url("**/profile/feeds?notice=saved")
+    assert "You have no feed yet" in page.content()
+    assert httpx.get(second).status_code == 404
