@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.db import Base, IdColumn, UTCDateTime, new_id
+from app.exchange.utm import DEFAULT_TEMPLATE
 
 
 class Objective(Base):
@@ -22,6 +23,11 @@ class Objective(Base):
     active_weekdays: Mapped[list[int]] = mapped_column(JSON)
     timezone: Mapped[str] = mapped_column(String(64))
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # exchange: tracked links (app/exchange/utm.py)
+    utm: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    utm_template: Mapped[str] = mapped_column(
+        String(500), default=DEFAULT_TEMPLATE, server_default=DEFAULT_TEMPLATE
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

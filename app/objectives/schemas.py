@@ -3,11 +3,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
+from app.exchange.utm import DEFAULT_TEMPLATE, template_problem
 from app.schemas import Color, Flag, Input, Name, Output, TimeZoneName
 
 Weekday = Annotated[int, Field(ge=0, le=6)]
+
+
+def _template(value: str) -> str:
+    problem = template_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+UtmTemplate = Annotated[str, AfterValidator(_template)]
 
 
 def _distinct_sorted(days: list[int] | None) -> list[int] | None:
@@ -22,6 +33,8 @@ class ObjectiveCreate(Input):
     active_weekdays: list[Weekday] = Field(default_factory=lambda: list(range(7)), max_length=7)
     timezone: TimeZoneName | None = None
     archived: Flag = False
+    utm: Flag = False
+    utm_template: UtmTemplate = DEFAULT_TEMPLATE
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -34,6 +47,8 @@ class ObjectiveUpdate(Input):
     active_weekdays: list[Weekday] | None = Field(default=None, max_length=7)
     timezone: TimeZoneName | None = None
     archived: Flag | None = None
+    utm: Flag | None = None
+    utm_template: UtmTemplate | None = None
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -47,5 +62,7 @@ class ObjectiveOut(Output):
     active_weekdays: list[int]
     timezone: str
     archived: bool
+    utm: bool
+    utm_template: str
     created_at: datetime
     updated_at: datetime

@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     literal_column,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -103,6 +104,8 @@ class Post(Base):
     title: Mapped[str | None] = mapped_column(String(300))
     link: Mapped[str | None] = mapped_column(String(2048))
     internal_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # exchange: False turns tracked links (app/exchange/utm.py) off for this post.
+    utm: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     state: Mapped[str] = mapped_column(String(16))
     # "post": written by a person; "alert": a notification Cadence sends to alert
     # channels, published by the same engine so it gets the same exactly-once care.

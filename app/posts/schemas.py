@@ -31,6 +31,8 @@ class PostCreate(Input):
     publish_now: Flag = False
     internal_only: Flag = False
     status: Literal["draft", "scheduled"] = "scheduled"
+    # Tracked links: false leaves this post's links as written (app/exchange/utm.py).
+    utm: Flag = True
 
 
 class PostUpdate(Input):
@@ -44,6 +46,7 @@ class PostUpdate(Input):
     publish_now: Flag = False
     internal_only: Flag | None = None
     status: Literal["draft", "scheduled"] | None = None
+    utm: Flag | None = None
 
 
 NULLABLE_ON_PATCH = frozenset({"title", "link", "scheduled_at"})
@@ -73,6 +76,7 @@ class PostOut(Output):
     channel_ids: list[str]
     scheduled_at: datetime | None
     internal_only: bool
+    utm: bool
     status: PostStatus
     created_by_id: str | None
     updated_by_id: str | None

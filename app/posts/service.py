@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.channels.models import Channel, ChannelStatus, internal_only_problem
 from app.db import new_id
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from app.exchange import utm
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import (
@@ -56,6 +58,7 @@ class Draft:
     scheduled_at: datetime | None
     internal_only: bool
     state: PostState
+    utm: bool = True
 
 
 @dataclass(frozen=True)
@@ -161,9 +164,11 @@ def _usability_problems(draft: Draft, resolved: Resolved) -> list[FieldProblem]:
 
 
 def _request(
-    draft: Draft, resolved: Resolved, post_id: str, media_dir: Path, base_url: str
+    draft: Draft, resolved: Resolved, post_id: str, media_dir: Path, base_url: str, platform: str
 ) -> PublishRequest:
-    return publish_request(
+    # Checked as it will go out: with the links this platform's copy gets.
+    tracked = utm.tracking(draft.utm, sorted(resolved.objectives, key=lambda o: (o.name, o.id)))
+    request = publish_request(
         delivery_id="",
         post_id=post_id,
         text=draft.text,
@@ -176,6 +181,7 @@ def _request(
         media_dir=media_dir,
         base_url=base_url,
     )
+    return utm.apply(request, platform, tracked)
 
 
 def _platform_problems(
@@ -199,9 +205,10 @@ def _platform_problems(
         draft.title,
         draft.link,
         tuple(m.id for m in resolved.media),
-        tuple((o.id, o.name) for o in resolved.objectives),
+        tuple((o.id, o.name, o.utm, o.utm_template) for o in resolved.objectives),
         draft.scheduled_at,
         draft.internal_only,
+        draft.utm,
     )
     problems = []
     for channel in resolved.channels:
@@ -209,7 +216,7 @@ def _platform_problems(
         answers = rules.problems(
             channel.platform,
             content,
-            lambda: _request(draft, resolved, post_id, media_dir, base_url),
+            partial(_request, draft, resolved, post_id, media_dir, base_url, channel.platform),
         )
         problems += [
             FieldProblem(
@@ -331,6 +338,7 @@ def _draft(data: PostCreate, *, now: datetime) -> Draft:
         ),
         internal_only=data.internal_only,
         state=state,
+        utm=data.utm,
     )
 
 
@@ -341,6 +349,7 @@ def _new_post(draft: Draft, *, user: User, now: datetime) -> Post:
         title=draft.title,
         link=draft.link,
         internal_only=draft.internal_only,
+        utm=draft.utm,
         state=draft.state,
         scheduled_at=draft.scheduled_at,
         created_by_id=user.id,
@@ -546,6 +555,7 @@ def _update_draft(post: Post, data: PostUpdate, now: datetime) -> Draft:
         ),
         internal_only=changes.get("internal_only", post.internal_only),
         state=state,
+        utm=changes.get("utm", post.utm),
     )
 
 
@@ -605,6 +615,7 @@ def update(
         draft.state,
         draft.scheduled_at,
     )
+    post.utm = draft.utm
     post.updated_by_id, post.updated_at = user.id, now
     _write_links(session, post, resolved)
     _sync_deliveries(post, resolved.channels, now=now)
@@ -728,6 +739,7 @@ def to_out(post: Post, status: str) -> PostOut:
         channel_ids=[d.channel_id for d in deliveries],
         scheduled_at=post.scheduled_at,
         internal_only=post.internal_only,
+        utm=post.utm,
         status=PostStatus(status),
         created_by_id=post.created_by_id,
         updated_by_id=post.updated_by_id,

@@ -13,7 +13,7 @@ whose statements are built once, not ORM loading.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +24,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 
 from app.channels.models import Channel, ChannelStatus
+from app.exchange import utm
+from app.exchange.tracking import tracking_of
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import (
@@ -184,7 +186,7 @@ def _jobs(session: Session, rows: list[Row[Any]], *, media_dir: Path, base_url: 
     objectives = _objectives_of(session, post_ids)
     with_media = list({row.post_id for row in rows if row.has_media})
     media = _media_of(session, with_media) if with_media else {}
-    return [
+    jobs = [
         Job(
             delivery_id=row.id,
             channel_id=row.channel_id,
@@ -209,6 +211,14 @@ def _jobs(session: Session, rows: list[Row[Any]], *, media_dir: Path, base_url: 
             channel_name=row.channel_name,
         )
         for row in rows
+    ]
+    # exchange: each platform's copy with its tracked links (app/exchange/utm.py).
+    tracked = tracking_of(session, post_ids)
+    return [
+        replace(job, request=utm.apply(job.request, job.platform, tracked[job.request.post_id]))
+        if job.request.post_id in tracked
+        else job
+        for job in jobs
     ]
 
 

@@ -1,4 +1,5 @@
-"""calendar feeds: secret iCalendar URLs, one token hash each
+"""exchange: calendar feeds (secret iCalendar URLs, one token hash each), tracked links
+(objectives' utm and utm_template, a post's utm)
 
 Revision ID: 0009
 Revises: 0005
@@ -18,7 +19,23 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+TEMPLATE = "utm_source={platform}&utm_medium=social&utm_campaign={objective_slug}"
+
+
 def upgrade() -> None:
+    with op.batch_alter_table("objectives", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("utm", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column(
+                "utm_template", sa.String(length=500), server_default=TEMPLATE, nullable=False
+            )
+        )
+    with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("utm", sa.Boolean(), server_default=sa.true(), nullable=False)
+        )
     op.create_table(
         "calendar_feeds",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -42,3 +59,8 @@ def downgrade() -> None:
     with op.batch_alter_table("calendar_feeds", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_calendar_feeds_user_id"))
     op.drop_table("calendar_feeds")
+    with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.drop_column("utm")
+    with op.batch_alter_table("objectives", schema=None) as batch_op:
+        batch_op.drop_column("utm_template")
+        batch_op.drop_column("utm")
