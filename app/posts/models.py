@@ -5,6 +5,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     ForeignKey,
@@ -106,6 +107,10 @@ class Post(Base):
     internal_only: Mapped[bool] = mapped_column(Boolean, default=False)
     # exchange: False turns tracked links (app/exchange/utm.py) off for this post.
     utm: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # exchange: channel id -> its own text/title/link (app/exchange/versions.py).
+    versions: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     state: Mapped[str] = mapped_column(String(16))
     # "post": written by a person; "alert": a notification Cadence sends to alert
     # channels, published by the same engine so it gets the same exactly-once care.

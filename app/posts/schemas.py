@@ -19,6 +19,24 @@ Title = Annotated[str, Field(max_length=300)]
 Link = Annotated[HttpUrlStr, Field(max_length=2048)]
 
 
+class Version(Input):
+    """A channel's own fields (app/exchange/versions.py); absent or null: the main one."""
+
+    text: Text | None = None
+    title: Title | None = None
+    link: Link | None = None
+
+
+# channel id -> its version; only channels the post uses may have one.
+Versions = Annotated[dict[Id, Version], Field(max_length=100)]
+
+
+class VersionOut(Output):
+    text: str | None = None
+    title: str | None = None
+    link: str | None = None
+
+
 class PostCreate(Input):
     text: Text = ""
     title: Title | None = None
@@ -33,6 +51,7 @@ class PostCreate(Input):
     status: Literal["draft", "scheduled"] = "scheduled"
     # Tracked links: false leaves this post's links as written (app/exchange/utm.py).
     utm: Flag = True
+    versions: Versions = Field(default_factory=dict)
 
 
 class PostUpdate(Input):
@@ -47,6 +66,7 @@ class PostUpdate(Input):
     internal_only: Flag | None = None
     status: Literal["draft", "scheduled"] | None = None
     utm: Flag | None = None
+    versions: Versions | None = None
 
 
 NULLABLE_ON_PATCH = frozenset({"title", "link", "scheduled_at"})
@@ -77,6 +97,7 @@ class PostOut(Output):
     scheduled_at: datetime | None
     internal_only: bool
     utm: bool
+    versions: dict[str, VersionOut]
     status: PostStatus
     created_by_id: str | None
     updated_by_id: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.channels.models import Channel, ChannelStatus, internal_only_problem
 from app.db import new_id
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
-from app.exchange import utm
+from app.exchange import utm, versions
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import (
@@ -30,7 +31,14 @@ from app.posts.models import (
 )
 from app.posts.requests import publish_request
 from app.posts.rules import PlatformRules
-from app.posts.schemas import NULLABLE_ON_PATCH, DeliveryOut, PostCreate, PostOut, PostUpdate
+from app.posts.schemas import (
+    NULLABLE_ON_PATCH,
+    DeliveryOut,
+    PostCreate,
+    PostOut,
+    PostUpdate,
+    VersionOut,
+)
 from app.posts.status import PostStatus, post_status
 from app.publishing import transitions
 from app.schemas import patch_fields
@@ -59,6 +67,7 @@ class Draft:
     internal_only: bool
     state: PostState
     utm: bool = True
+    versions: versions.Versions = dataclass_field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -164,7 +173,13 @@ def _usability_problems(draft: Draft, resolved: Resolved) -> list[FieldProblem]:
 
 
 def _request(
-    draft: Draft, resolved: Resolved, post_id: str, media_dir: Path, base_url: str, platform: str
+    draft: Draft,
+    resolved: Resolved,
+    post_id: str,
+    media_dir: Path,
+    base_url: str,
+    platform: str,
+    version: dict[str, str] | None = None,
 ) -> PublishRequest:
     # Checked as it will go out: with the links this platform's copy gets.
     tracked = utm.tracking(draft.utm, sorted(resolved.objectives, key=lambda o: (o.name, o.id)))
@@ -181,7 +196,8 @@ def _request(
         media_dir=media_dir,
         base_url=base_url,
     )
-    return utm.apply(request, platform, tracked)
+    # The channel's own version first: its link and text are the ones tagged.
+    return utm.apply(versions.apply(request, version), platform, tracked)
 
 
 def _platform_problems(
@@ -213,14 +229,20 @@ def _platform_problems(
     problems = []
     for channel in resolved.channels:
         platform = get_platform(channel.platform)
+        version = draft.versions.get(channel.id)
         answers = rules.problems(
             channel.platform,
-            content,
-            partial(_request, draft, resolved, post_id, media_dir, base_url, channel.platform),
+            (*content, tuple(sorted((version or {}).items()))),
+            partial(
+                _request, draft, resolved, post_id, media_dir, base_url, channel.platform, version
+            ),
         )
         problems += [
             FieldProblem(
-                ("body", problem.field),
+                # A field the channel's version sets is named in the version.
+                ("body", "versions", channel.id, problem.field)
+                if version and problem.field in version
+                else ("body", problem.field),
                 f"{channel.name} ({platform.label}): {problem.message}",
                 type="platform_rule",
                 channel_id=channel.id,
@@ -242,6 +264,13 @@ def _check(
     """Every rule a post must meet to be stored; platform rules only once the rest hold."""
     resolved, problems = _resolve(draft, found)
     problems += _scheduling_problems(draft) + _usability_problems(draft, resolved)
+    problems += [
+        FieldProblem(
+            ("body", "versions", channel_id),
+            "has a version but is not one of the post's channels (channel_ids)",
+        )
+        for channel_id in versions.strays(draft.versions, draft.channel_ids)
+    ]
     if not problems:
         problems = _platform_problems(
             draft, resolved, post_id=post_id, media_dir=media_dir, base_url=base_url, rules=rules
@@ -339,6 +368,7 @@ def _draft(data: PostCreate, *, now: datetime) -> Draft:
         internal_only=data.internal_only,
         state=state,
         utm=data.utm,
+        versions=versions.cleaned(data.versions),
     )
 
 
@@ -350,6 +380,7 @@ def _new_post(draft: Draft, *, user: User, now: datetime) -> Post:
         link=draft.link,
         internal_only=draft.internal_only,
         utm=draft.utm,
+        versions=draft.versions,
         state=draft.state,
         scheduled_at=draft.scheduled_at,
         created_by_id=user.id,
@@ -537,13 +568,14 @@ def _update_draft(post: Post, data: PostUpdate, now: datetime) -> Draft:
     # With publish_now, only a scheduled_at in this body is a clash, not the stored one.
     new_time = changes.get("scheduled_at", None if publish_now else post.scheduled_at)
     state = PostState(changes.get("status", post.state))
+    channel_ids = _unique(changes.get("channel_ids", [d.channel_id for d in _deliveries(post)]))
     return Draft(
         text=changes.get("text", post.text),
         title=changes.get("title", post.title),
         link=changes.get("link", post.link),
         media_ids=_unique(changes.get("media_ids", [m.media_id for m in post.media_links])),
         objective_ids=_unique(changes.get("objective_ids", [o.id for o in _objectives(post)])),
-        channel_ids=_unique(changes.get("channel_ids", [d.channel_id for d in _deliveries(post)])),
+        channel_ids=channel_ids,
         scheduled_at=_scheduled_at(
             new_time,
             publish_now,
@@ -556,6 +588,9 @@ def _update_draft(post: Post, data: PostUpdate, now: datetime) -> Draft:
         internal_only=changes.get("internal_only", post.internal_only),
         state=state,
         utm=changes.get("utm", post.utm),
+        versions=versions.cleaned(changes["versions"])
+        if "versions" in changes
+        else versions.kept_for(post.versions or {}, channel_ids),
     )
 
 
@@ -615,7 +650,7 @@ def update(
         draft.state,
         draft.scheduled_at,
     )
-    post.utm = draft.utm
+    post.utm, post.versions = draft.utm, draft.versions
     post.updated_by_id, post.updated_at = user.id, now
     _write_links(session, post, resolved)
     _sync_deliveries(post, resolved.channels, now=now)
@@ -740,6 +775,7 @@ def to_out(post: Post, status: str) -> PostOut:
         scheduled_at=post.scheduled_at,
         internal_only=post.internal_only,
         utm=post.utm,
+        versions={k: VersionOut(**v) for k, v in (post.versions or {}).items()},
         status=PostStatus(status),
         created_by_id=post.created_by_id,
         updated_by_id=post.updated_by_id,

@@ -13,7 +13,7 @@ whose statements are built once, not ORM loading.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -24,8 +24,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 
 from app.channels.models import Channel, ChannelStatus
-from app.exchange import utm
-from app.exchange.tracking import tracking_of
+from app.exchange.publishing import channel_copies
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import (
@@ -212,14 +211,8 @@ def _jobs(session: Session, rows: list[Row[Any]], *, media_dir: Path, base_url: 
         )
         for row in rows
     ]
-    # exchange: each platform's copy with its tracked links (app/exchange/utm.py).
-    tracked = tracking_of(session, post_ids)
-    return [
-        replace(job, request=utm.apply(job.request, job.platform, tracked[job.request.post_id]))
-        if job.request.post_id in tracked
-        else job
-        for job in jobs
-    ]
+    # exchange: each channel's own version and tracked links (app/exchange/publishing.py).
+    return channel_copies(session, jobs)
 
 
 _OBJECTIVES_OF = (

@@ -1,5 +1,5 @@
 """exchange: calendar feeds (secret iCalendar URLs, one token hash each), tracked links
-(objectives' utm and utm_template, a post's utm)
+(objectives' utm and utm_template, a post's utm), per-network versions (a post's versions)
 
 Revision ID: 0009
 Revises: 0005
@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("utm", sa.Boolean(), server_default=sa.true(), nullable=False)
         )
+        batch_op.add_column(sa.Column("versions", sa.JSON(), server_default="{}", nullable=False))
     op.create_table(
         "calendar_feeds",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -60,6 +61,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_calendar_feeds_user_id"))
     op.drop_table("calendar_feeds")
     with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.drop_column("versions")
         batch_op.drop_column("utm")
     with op.batch_alter_table("objectives", schema=None) as batch_op:
         batch_op.drop_column("utm_template")
