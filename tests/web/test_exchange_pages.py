@@ -84,3 +84,65 @@ def test_a_calendar_feed_is_made_replaced_and_revoked_from_the_profile(
     page.wait_for_url("**/profile/feeds?notice=saved")
     assert "You have no feed yet" in page.content()
     assert httpx.get(second).status_code == 404
+
+
+def test_a_channel_gets_its_own_text_in_a_keyboard_tab_with_its_own_counter(
+    page: Any, server: Server
+) -> None:
+    server.objective("Versions", color="#7c3aed")
+    x = server.channel(
+        name="Versions X",
+        platform="x",
+        config={"username": "cadence"},
+        credentials={
+            "consumer_key": "ck",
+            "consumer_secret": "cs-secret",
+            "access_token": "at",
+            "access_token_secret": "ats-secret",
+        },
+    )
+    server.channel(
+        name="Versions hook",
+        platform="webhook",
+        audience="internal",
+        config={"url": "http://127.0.0.1:9/hook"},
+    )
+    day = (server.today() + timedelta(days=6)).isoformat()
+    log_in(page)
+    page.goto(f"/posts/new?day={day}")
+    page.get_by_label("Text", exact=True).fill("Our open day: labs, talks and tours. " * 10)
+    page.get_by_label("Versions", exact=True).check()
+    page.get_by_label("Versions X").check()
+    page.get_by_label("Versions hook").check()
+
+    main_tab = page.get_by_role("tab", name="Main text")
+    assert main_tab.get_attribute("aria-selected") == "true"
+    main_tab.focus()
+    page.keyboard.press("ArrowRight")
+    x_tab = page.get_by_role("tab", name="Versions X")
+    assert x_tab.get_attribute("aria-selected") == "true"
+    assert page.evaluate("document.activeElement.id") == f"tab-{x['id']}"
+    panel = page.get_by_role("tabpanel")
+    assert "publishes the main text" in panel.inner_text()
+    panel.get_by_role("button", name="Customise for this channel").click()
+    own = page.get_by_label("Text for Versions X")
+    own.fill("Open day on Saturday!")
+    page.locator(f"#counter-{x['id']}", has_text="21 / 280").wait_for()
+    assert page.evaluate(UNLABELLED) == []
+    page.get_by_role("button", name="Schedule").click()
+    page.wait_for_url("**/posts/*?notice=scheduled")
+    post_id = page.url.split("/posts/")[1].split("?")[0]
+    stored = server.api.get(f"/posts/{post_id}").json()
+    assert stored["versions"][x["id"]]["text"] == "Open day on Saturday!"
+
+    # Editing: the version is there, and "Back to the main text" drops it.
+    page.goto(f"/posts/{post_id}/edit")
+    page.get_by_role("tab", name="Versions X").click()
+    assert page.get_by_label("Text for Versions X").input_value() == "Open day on Saturday!"
+    page.get_by_role("button", name="Back to the main text").click()
+    assert page.get_by_role("button", name="Customise for this channel").is_visible()
+    page.get_by_role("tab", name="Main text").click()
+    page.get_by_label("Text", exact=True).fill("Short enough for X now")
+    page.get_by_role("button", name="Schedule").click()
+    page.wait_for_url("**/posts/*?notice=*")
+    assert server.api.get(f"/posts/{post_id}").json()["versions"] == {}
