@@ -220,6 +220,7 @@ def main() -> None:
         report.add(
             f"spreadsheet import, {int(r['rows']):,} rows, SQLite",
             import_s=r["import_s"],
+            cpu_s=r["import_cpu_s"],
             dry_run_s=r["dry_run_s"],
             kib=r["bytes"] / 1024,
             target=f"<= {exchange.TARGET_SECONDS:g} s",
