@@ -3,7 +3,7 @@
 from app.alerts.models import Alert
 from app.channels.models import Channel
 from app.db import Base
-from app.exchange.models import CalendarFeed
+from app.exchange.models import CalendarFeed, DeliveryPart
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
@@ -17,6 +17,7 @@ __all__ = [
     "Channel",
     "Delivery",
     "DeliveryAttempt",
+    "DeliveryPart",
     "LoginAttempt",
     "Media",
     "Objective",

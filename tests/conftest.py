@@ -74,6 +74,7 @@ CLEAR_ORDER = (
     # planning
     # exchange
     "calendar_feeds",
+    "delivery_parts",
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts
     "deliveries",

@@ -111,6 +111,9 @@ class Post(Base):
     versions: Mapped[dict[str, dict[str, str]]] = mapped_column(
         JSON, default=dict, server_default="{}"
     )
+    # exchange: replies after the post on X, a comment under it on Facebook.
+    thread: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    first_comment: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16))
     # "post": written by a person; "alert": a notification Cadence sends to alert
     # channels, published by the same engine so it gets the same exactly-once care.

@@ -52,6 +52,9 @@ class PostCreate(Input):
     # Tracked links: false leaves this post's links as written (app/exchange/utm.py).
     utm: Flag = True
     versions: Versions = Field(default_factory=dict)
+    # X: replies after the post, each to the one before; Facebook: a comment under it.
+    thread: list[Text] = Field(default_factory=list, max_length=25)
+    first_comment: Text | None = None
 
 
 class PostUpdate(Input):
@@ -67,9 +70,17 @@ class PostUpdate(Input):
     status: Literal["draft", "scheduled"] | None = None
     utm: Flag | None = None
     versions: Versions | None = None
+    thread: list[Text] | None = Field(default=None, max_length=25)
+    first_comment: Text | None = None
 
 
-NULLABLE_ON_PATCH = frozenset({"title", "link", "scheduled_at"})
+NULLABLE_ON_PATCH = frozenset({"title", "link", "scheduled_at", "first_comment"})
+
+
+class PartOut(Output):
+    index: int
+    external_id: str
+    permalink: str | None
 
 
 class DeliveryOut(Output):
@@ -84,6 +95,8 @@ class DeliveryOut(Output):
     permalink: str | None
     last_error: str | None
     error_kind: str | None
+    # exchange: the parts that are out (0 the post; then its thread or first comment).
+    parts: list[PartOut] = Field(default_factory=list)
 
 
 class PostOut(Output):
@@ -98,6 +111,8 @@ class PostOut(Output):
     internal_only: bool
     utm: bool
     versions: dict[str, VersionOut]
+    thread: list[str]
+    first_comment: str | None
     status: PostStatus
     created_by_id: str | None
     updated_by_id: str | None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.channels.models import Channel, ChannelStatus, internal_only_problem
 from app.db import new_id
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
-from app.exchange import utm, versions
+from app.exchange import threads, utm, versions
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import (
@@ -68,6 +68,8 @@ class Draft:
     state: PostState
     utm: bool = True
     versions: versions.Versions = dataclass_field(default_factory=dict)
+    thread: tuple[str, ...] = ()
+    first_comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,22 @@ def _platform_problems(
     return problems
 
 
+def _part_problems(
+    draft: Draft, resolved: Resolved, post_id: str, rules: PlatformRules | None
+) -> list[FieldProblem]:
+    """A thread or first comment its channels cannot take; with `rules`, for a scheduled
+    post, each thread part X refuses (app/exchange/threads.py)."""
+    if rules is not None and draft.state != PostState.scheduled:
+        return []
+    return threads.problems(
+        thread=draft.thread,
+        first_comment=draft.first_comment,
+        channels=resolved.channels,
+        post_id=post_id,
+        rules=rules,
+    )
+
+
 def _check(
     draft: Draft,
     found: Found,
@@ -271,10 +289,11 @@ def _check(
         )
         for channel_id in versions.strays(draft.versions, draft.channel_ids)
     ]
+    problems += _part_problems(draft, resolved, post_id, None)
     if not problems:
         problems = _platform_problems(
             draft, resolved, post_id=post_id, media_dir=media_dir, base_url=base_url, rules=rules
-        )
+        ) + _part_problems(draft, resolved, post_id, rules)
     return resolved, problems
 
 
@@ -369,6 +388,8 @@ def _draft(data: PostCreate, *, now: datetime) -> Draft:
         state=state,
         utm=data.utm,
         versions=versions.cleaned(data.versions),
+        thread=tuple(data.thread),
+        first_comment=data.first_comment or None,
     )
 
 
@@ -381,6 +402,8 @@ def _new_post(draft: Draft, *, user: User, now: datetime) -> Post:
         internal_only=draft.internal_only,
         utm=draft.utm,
         versions=draft.versions,
+        thread=list(draft.thread),
+        first_comment=draft.first_comment,
         state=draft.state,
         scheduled_at=draft.scheduled_at,
         created_by_id=user.id,
@@ -602,6 +625,8 @@ def _update_draft(post: Post, data: PostUpdate, now: datetime) -> Draft:
         versions=versions.cleaned(changes["versions"])
         if "versions" in changes
         else versions.kept_for(post.versions or {}, channel_ids),
+        thread=tuple(changes.get("thread", post.thread or [])),
+        first_comment=changes.get("first_comment", post.first_comment) or None,
     )
 
 
@@ -662,6 +687,7 @@ def update(
         draft.scheduled_at,
     )
     post.utm, post.versions = draft.utm, draft.versions
+    post.thread, post.first_comment = list(draft.thread), draft.first_comment
     post.updated_by_id, post.updated_at = user.id, now
     _write_links(session, post, resolved)
     _sync_deliveries(post, resolved.channels, now=now)
@@ -787,6 +813,8 @@ def to_out(post: Post, status: str) -> PostOut:
         internal_only=post.internal_only,
         utm=post.utm,
         versions={k: VersionOut(**v) for k, v in (post.versions or {}).items()},
+        thread=list(post.thread or []),
+        first_comment=post.first_comment,
         status=PostStatus(status),
         created_by_id=post.created_by_id,
         updated_by_id=post.updated_by_id,
