@@ -594,6 +594,12 @@ def _ensure_editable(post: Post, verb: str) -> None:
     if locked:
         states = ", ".join(sorted({d.status for d in locked}))
         raise Conflict(f"the post cannot be {verb}: a delivery is {states}")
+    # exchange: a thread or first comment partly out goes on with a retry, as it was.
+    if verb == "edited" and any(getattr(d, "parts", None) for d in post.deliveries):
+        raise Conflict(
+            "the post cannot be edited: part of it is out (see the delivery's parts); "
+            "retry the delivery to send the rest"
+        )
 
 
 def _update_draft(post: Post, data: PostUpdate, now: datetime) -> Draft:

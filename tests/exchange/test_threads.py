@@ -137,6 +137,12 @@ def test_a_thread_goes_out_as_replies_and_a_retry_goes_on_from_the_failed_part(
     ]
     assert delivery["parts"][1]["permalink"] == f"https://x.com/{x.USERNAME}/status/{second.id}"
 
+    # What is out stays as it was: the post can no longer be edited, only retried.
+    response = client.patch(
+        f"{API}/posts/{created['id']}", json={"text": "Changed"}, headers=editor
+    )
+    assert response.status_code == 409, response.text
+
     fx.tweets.pop(0)  # the old post is deleted: the part can go now
     response = client.post(f"{API}/deliveries/{delivery['id']}/retry", headers=editor)
     assert response.status_code == 200, response.text
