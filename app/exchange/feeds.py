@@ -36,6 +36,7 @@ SHOWN = (
     PostStatus.published,
 )
 TOKEN_PREFIX = "calf_"
+REFRESH = timedelta(hours=1)
 
 
 def feed_url(base_url: str, token: str) -> str:
@@ -141,6 +142,9 @@ def render(session: Session, *, now: datetime, base_url: str) -> bytes:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", "Cadence posts")
+    # How often calendar apps should fetch it again (RFC 7986; Outlook reads the X- one).
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", REFRESH)
     for post, status in _posts(session, now):
         if post.scheduled_at is not None:  # always, by the query: for the type checker
             start = post.scheduled_at

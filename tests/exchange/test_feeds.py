@@ -68,6 +68,8 @@ def test_a_feed_lists_the_posts_one_may_see_as_events_in_utc(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/calendar")
     calendar = Calendar.from_ical(response.content)
+    assert str(calendar["version"]) == "2.0" and "PRODID" in calendar
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H" in response.content
     events = {str(e["uid"]): e for e in calendar.walk("VEVENT")}
     assert set(events) == {f"post-{p['id']}@cadence.test" for p in (shown, titled, published)}
 
