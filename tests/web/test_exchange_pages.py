@@ -115,7 +115,7 @@ def test_a_channel_gets_its_own_text_in_a_keyboard_tab_with_its_own_counter(
     page.get_by_label("Versions X").check()
     page.get_by_label("Versions hook").check()
 
-    main_tab = page.get_by_role("tab", name="Main text")
+    main_tab = page.get_by_role("tab", name="All channels")
     assert main_tab.get_attribute("aria-selected") == "true"
     main_tab.focus()
     page.keyboard.press("ArrowRight")
@@ -141,7 +141,7 @@ def test_a_channel_gets_its_own_text_in_a_keyboard_tab_with_its_own_counter(
     assert page.get_by_label("Text for Versions X").input_value() == "Open day on Saturday!"
     page.get_by_role("button", name="Back to the main text").click()
     assert page.get_by_role("button", name="Customise for this channel").is_visible()
-    page.get_by_role("tab", name="Main text").click()
+    page.get_by_role("tab", name="All channels").click()
     page.get_by_label("Text", exact=True).fill("Short enough for X now")
     page.get_by_role("button", name="Schedule").click()
     page.wait_for_url("**/posts/*?notice=*")

@@ -26,7 +26,7 @@
 
   const tablist = el("div", "tabs");
   tablist.setAttribute("role", "tablist");
-  tablist.setAttribute("aria-label", "Text for each channel");
+  tablist.setAttribute("aria-label", "Wording per channel");
   mainField.before(tablist);
   mainField.id = "panel-main";
   mainField.setAttribute("role", "tabpanel");
@@ -112,7 +112,7 @@
     const boxes = chosen();
     if (!boxes.some((b) => b.value === selected)) selected = "main";
     tablist.hidden = boxes.length === 0;
-    tablist.replaceChildren(tab("main", "Main text"), ...boxes.map((b) => tab(b.value, b.dataset.name)));
+    tablist.replaceChildren(tab("main", "All channels"), ...boxes.map((b) => tab(b.value, b.dataset.name)));
     mainField.hidden = selected !== "main";
     const wanted = new Set(boxes.map((b) => b.value));
     boxes.forEach((b) => panelFor(b.value, b.dataset.name));
