@@ -7,6 +7,8 @@ from app.channels.platforms import router as platforms
 from app.channels.views import router as channels
 from app.coverage.views import router as coverage
 from app.deps import no_nul_in_url
+from app.exchange.views import feeds_router as feeds
+from app.exchange.views import router as exchange
 from app.insights.views import router as insights
 from app.media.views import router as media
 from app.objectives.views import router as objectives
@@ -15,6 +17,8 @@ from app.reports.views import router as reports
 from app.users.views import tokens, users
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(no_nul_in_url)])
+# exchange: first, or GET /posts/{post_id} would answer GET /posts/export.
+router.include_router(exchange)
 for feature in (
     objectives,
     channels,
@@ -32,5 +36,6 @@ for feature in (
     # exchange
     # insights
     insights,
+    feeds,
 ):
     router.include_router(feature)

@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     # Planning: recurring posts, slots, the evergreen library, pause, grouped alerts
 
     # Exchange: spreadsheets, calendar feeds, versions, threads, tracked links
+    # A spreadsheet of posts may be larger than a JSON body (5,000 rows is ~1-2 MiB).
+    max_import_bytes: int = Field(default=16 * 1_048_576, ge=1024)
 
     # Insights: engagement figures, click tracking, the weekly digest
     # How often the due engagement readings are collected (1 h ... 30 d after publishing).

@@ -17,6 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.api import router as api_router
 from app.config import get_settings
 from app.errors import Conflict, InvalidInput, NotFound
+from app.exchange import IMPORT_PATHS
 from app.integrity import violated_field
 from app.limits import BodyLimit, BodyTooLarge, too_large_body
 from app.media.storage import MULTIPART_OVERHEAD
@@ -125,6 +126,8 @@ def create_app(runtime: Runtime | None = None, *, scheduler: bool = False) -> Fa
         return Response(render(runtime), media_type=CONTENT_TYPE_LATEST)
 
     def limit_for(path: str) -> int:
+        if path in IMPORT_PATHS:
+            return settings.max_import_bytes + MULTIPART_OVERHEAD
         return (
             settings.max_upload_bytes + MULTIPART_OVERHEAD
             if path.startswith(("/api/v1/media", "/web/media"))

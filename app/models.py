@@ -4,6 +4,7 @@ from app.alerts.models import Alert
 from app.channels.models import Channel
 from app.connect.models import ChannelToken, ConnectState
 from app.db import Base
+from app.exchange.models import CalendarFeed, DeliveryPart
 from app.insights.models import DeliveryMetric, Digest, MetricSchedule, TrackedLink
 from app.media.models import Media
 from app.objectives.models import Objective
@@ -14,12 +15,14 @@ __all__ = [
     "Alert",
     "ApiToken",
     "Base",
+    "CalendarFeed",
     "Channel",
     "ChannelToken",
     "ConnectState",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryMetric",
+    "DeliveryPart",
     "Digest",
     "LoginAttempt",
     "Media",

@@ -91,6 +91,21 @@ class ObjectiveRef:
 
 
 @dataclass(frozen=True)
+class PartRef:
+    """A part of a delivery already published: 0 the post itself, 1... its thread's
+    replies (X) or its first comment (Facebook)."""
+
+    index: int
+    external_id: str
+    permalink: str | None = None
+
+
+# Called by a connector as soon as a part is out, so a failure later still lists it
+# and a retry continues after it (app/exchange/threads.py records it).
+PartDone = Callable[[PartRef], Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class PublishRequest:
     delivery_id: str
     post_id: str
@@ -102,12 +117,29 @@ class PublishRequest:
     scheduled_at: datetime | None = None
     internal_only: bool = False
     post_url: str | None = None
+    # exchange: X threads and Facebook first comments (app/exchange/threads.py).
+    thread: tuple[str, ...] = ()
+    first_comment: str | None = None
+    done_parts: tuple[PartRef, ...] = ()
+    on_part: PartDone | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class PublishResult:
     external_id: str | None = None
     permalink: str | None = None
+
+
+async def reported(request: PublishRequest, index: int, result: PublishResult) -> PublishResult:
+    """Tell the dispatcher a part is out (posts with a thread or first comment only: a
+    plain post is recorded by its outcome, as ever)."""
+    if (
+        request.on_part is not None
+        and result.external_id
+        and (request.thread or request.first_comment)
+    ):
+        await request.on_part(PartRef(index, result.external_id, result.permalink))
+    return result
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from connectors.base import (
     PublishResult,
     RateLimited,
     Transient,
+    reported,
 )
 from connectors.check_answers import check_failed, shown_name, unexpected_answer
 from connectors.http import (
@@ -239,6 +240,31 @@ class FacebookConnector(Connector):
         return within_limits(cls, request)
 
     async def publish(self, request: PublishRequest) -> PublishResult:
+        done = {part.index: part for part in request.done_parts}
+        if 0 in done:  # a retry of a first comment: the post is out already
+            first = PublishResult(done[0].external_id, done[0].permalink)
+        else:
+            first = await reported(request, 0, await self._publish_post(request))
+        if request.first_comment and 1 not in done:
+            await reported(request, 1, await self._comment(first, request.first_comment))
+        return first
+
+    async def _comment(self, post: PublishResult, message: str) -> PublishResult:
+        """The first comment: `POST /{post-id}/comments` right after the post."""
+        if not post.external_id:
+            raise Ambiguous(
+                "Facebook published the post without saying its id, so its first comment "
+                "was not added; add it on Facebook"
+            )
+        node = self._url().rsplit("/", 1)[0] + "/" + quote(post.external_id, safe="")
+        answer = await self._call("POST", f"{node}/comments", data={"message": message})
+        comment_id = answer.get("id")
+        if not isinstance(comment_id, str) or not comment_id:
+            return PublishResult()
+        link = f"{post.permalink}?comment_id={quote(comment_id.rsplit('_', 1)[-1])}"
+        return PublishResult(external_id=comment_id, permalink=link if post.permalink else None)
+
+    async def _publish_post(self, request: PublishRequest) -> PublishResult:
         # A video goes alone (the limits say so); a GIF goes up as a photo (the /photos
         # edge takes GIF), alone like a video.
         refuse(media_problems(type(self), request.media), code="media")

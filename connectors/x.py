@@ -88,6 +88,7 @@ from connectors.base import (
     Limits,
     Measure,
     MediaFile,
+    PartRef,
     Permanent,
     PlatformConfig,
     PlatformCredentials,
@@ -97,6 +98,7 @@ from connectors.base import (
     PublishResult,
     RateLimited,
     Transient,
+    reported,
 )
 from connectors.check_answers import check_failed, shown_name, unexpected_answer
 from connectors.http import (
@@ -415,6 +417,14 @@ def _media_id(answer: object) -> str | None:
 # -- the connector -----------------------------------------------------------------------
 
 
+def _reply(text: str, to: str | None, client: tweepy.Client, user_auth: bool) -> requests.Response:
+    """A thread's part: a post in reply to the part before (v2 `reply.in_reply_to_tweet_id`)."""
+    answer: requests.Response = client.create_tweet(
+        text=text, in_reply_to_tweet_id=to, user_auth=user_auth
+    )
+    return answer
+
+
 class XConnector(Connector):
     """Posts to one X account through tweepy (see the module doc)."""
 
@@ -589,17 +599,35 @@ class XConnector(Connector):
 
     async def publish(self, request: PublishRequest) -> PublishResult:
         refuse(media_problems(type(self), request.media), code="media")
-        if self.oauth1:
-            media_ids = await self.upload_media(request.media)
+        done = {part.index: part for part in request.done_parts}
+        if 0 in done:  # a retry of a thread: the post is out already
+            first = PublishResult(done[0].external_id, done[0].permalink)
         else:
-            media_ids = await self._upload_v2(request.media)
-        text = tweet_text(request)
-        response = await self._v2(
-            lambda client, user_auth: client.create_tweet(
-                text=text or None, media_ids=media_ids or None, user_auth=user_auth
+            if self.oauth1:
+                media_ids = await self.upload_media(request.media)
+            else:
+                media_ids = await self._upload_v2(request.media)
+            text = tweet_text(request)
+            response = await self._v2(
+                lambda client, user_auth: client.create_tweet(
+                    text=text or None, media_ids=media_ids or None, user_auth=user_auth
+                )
             )
-        )
-        return self._result(response)
+            first = await reported(request, 0, self._result(response))
+        await self._thread(request, first, done)
+        return first
+
+    async def _thread(
+        self, request: PublishRequest, first: PublishResult, done: dict[int, PartRef]
+    ) -> None:
+        """The thread's parts, each a reply to the part before; those out are skipped."""
+        previous = first.external_id
+        for index, part in enumerate(request.thread, start=1):
+            if index in done:
+                previous = done[index].external_id
+                continue
+            response = await self._v2(functools.partial(_reply, part, previous))
+            previous = (await reported(request, index, self._result(response))).external_id
 
     def _result(self, response: requests.Response) -> PublishResult:
         try:

@@ -114,6 +114,8 @@ CLEAR_ORDER = (
     "delivery_metrics",
     "metric_schedules",
     "tracked_links",
+    "calendar_feeds",
+    "delivery_parts",
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts
     "deliveries",

@@ -6,6 +6,7 @@ from sqlalchemy import JSON, Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.db import Base, IdColumn, UTCDateTime, new_id
+from app.exchange.utm import DEFAULT_TEMPLATE
 
 
 class Objective(Base):
@@ -24,6 +25,11 @@ class Objective(Base):
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     # insights: links in its posts go out as counting redirects (CADENCE_BASE_URL/l/...)
     track_clicks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # exchange: tracked links (app/exchange/utm.py)
+    utm: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    utm_template: Mapped[str] = mapped_column(
+        String(500), default=DEFAULT_TEMPLATE, server_default=DEFAULT_TEMPLATE
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -3,11 +3,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
+from app.exchange.utm import DEFAULT_TEMPLATE, template_problem
 from app.schemas import Color, Flag, Input, Name, Output, TimeZoneName
 
 Weekday = Annotated[int, Field(ge=0, le=6)]
+
+
+def _template(value: str) -> str:
+    problem = template_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+UtmTemplate = Annotated[str, AfterValidator(_template)]
 
 
 def _distinct_sorted(days: list[int] | None) -> list[int] | None:
@@ -24,6 +35,8 @@ class ObjectiveCreate(Input):
     archived: Flag = False
     # insights: links in its posts go out as counting redirects
     track_clicks: Flag = False
+    utm: Flag = False
+    utm_template: UtmTemplate = DEFAULT_TEMPLATE
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -37,6 +50,8 @@ class ObjectiveUpdate(Input):
     timezone: TimeZoneName | None = None
     archived: Flag | None = None
     track_clicks: Flag | None = None
+    utm: Flag | None = None
+    utm_template: UtmTemplate | None = None
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -51,5 +66,7 @@ class ObjectiveOut(Output):
     timezone: str
     archived: bool
     track_clicks: bool = False
+    utm: bool
+    utm_template: str
     created_at: datetime
     updated_at: datetime

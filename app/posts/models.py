@@ -5,6 +5,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     literal_column,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -106,6 +108,15 @@ class Post(Base):
     title: Mapped[str | None] = mapped_column(String(300))
     link: Mapped[str | None] = mapped_column(String(2048))
     internal_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # exchange: False turns tracked links (app/exchange/utm.py) off for this post.
+    utm: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # exchange: channel id -> its own text/title/link (app/exchange/versions.py).
+    versions: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
+    # exchange: replies after the post on X, a comment under it on Facebook.
+    thread: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    first_comment: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16))
     # "post": written by a person; "alert": a notification Cadence sends to alert
     # channels, published by the same engine so it gets the same exactly-once care.

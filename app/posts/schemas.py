@@ -20,6 +20,24 @@ Title = Annotated[str, Field(max_length=300)]
 Link = Annotated[HttpUrlStr, Field(max_length=2048)]
 
 
+class Version(Input):
+    """A channel's own fields (app/exchange/versions.py); absent or null: the main one."""
+
+    text: Text | None = None
+    title: Title | None = None
+    link: Link | None = None
+
+
+# channel id -> its version; only channels the post uses may have one.
+Versions = Annotated[dict[Id, Version], Field(max_length=100)]
+
+
+class VersionOut(Output):
+    text: str | None = None
+    title: str | None = None
+    link: str | None = None
+
+
 class PostCreate(Input):
     text: Text = ""
     title: Title | None = None
@@ -32,6 +50,12 @@ class PostCreate(Input):
     publish_now: Flag = False
     internal_only: Flag = False
     status: Literal["draft", "scheduled"] = "scheduled"
+    # Tracked links: false leaves this post's links as written (app/exchange/utm.py).
+    utm: Flag = True
+    versions: Versions = Field(default_factory=dict)
+    # X: replies after the post, each to the one before; Facebook: a comment under it.
+    thread: list[Text] = Field(default_factory=list, max_length=25)
+    first_comment: Text | None = None
 
 
 class PostUpdate(Input):
@@ -45,9 +69,19 @@ class PostUpdate(Input):
     publish_now: Flag = False
     internal_only: Flag | None = None
     status: Literal["draft", "scheduled"] | None = None
+    utm: Flag | None = None
+    versions: Versions | None = None
+    thread: list[Text] | None = Field(default=None, max_length=25)
+    first_comment: Text | None = None
 
 
-NULLABLE_ON_PATCH = frozenset({"title", "link", "scheduled_at"})
+NULLABLE_ON_PATCH = frozenset({"title", "link", "scheduled_at", "first_comment"})
+
+
+class PartOut(Output):
+    index: int
+    external_id: str
+    permalink: str | None
 
 
 class DeliveryOut(Output):
@@ -64,6 +98,8 @@ class DeliveryOut(Output):
     error_kind: str | None
     # insights: the latest engagement figures (None until any are known)
     metrics: MetricsOut | None = None
+    # exchange: the parts that are out (0 the post; then its thread or first comment).
+    parts: list[PartOut] = Field(default_factory=list)
 
 
 class PostOut(Output):
@@ -76,6 +112,10 @@ class PostOut(Output):
     channel_ids: list[str]
     scheduled_at: datetime | None
     internal_only: bool
+    utm: bool
+    versions: dict[str, VersionOut]
+    thread: list[str]
+    first_comment: str | None
     status: PostStatus
     created_by_id: str | None
     updated_by_id: str | None

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 
 from app.channels.models import Channel, ChannelStatus
+from app.exchange.publishing import channel_copies
 from app.insights.links import track_links
 from app.media.models import Media
 from app.objectives.models import Objective
@@ -188,7 +189,7 @@ def _jobs(session: Session, rows: list[Row[Any]], *, media_dir: Path, base_url: 
     objectives = _objectives_of(session, post_ids)
     with_media = list({row.post_id for row in rows if row.has_media})
     media = _media_of(session, with_media) if with_media else {}
-    return [
+    jobs = [
         Job(
             delivery_id=row.id,
             channel_id=row.channel_id,
@@ -214,6 +215,8 @@ def _jobs(session: Session, rows: list[Row[Any]], *, media_dir: Path, base_url: 
         )
         for row in rows
     ]
+    # exchange: each channel's own version and tracked links (app/exchange/publishing.py).
+    return channel_copies(session, jobs)
 
 
 _OBJECTIVES_OF = (

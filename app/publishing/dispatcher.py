@@ -19,6 +19,7 @@ import secrets
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ from app.connect.tokens import refresher
 from app.coverage.service import check as coverage_check
 from app.coverage.service import objectives_of_posts
 from app.db import transaction
+from app.exchange import threads
 from app.metrics import CLAIMS, LAG_SECONDS, OUTCOMES, PUBLISH_SECONDS
 from app.publishing.calls import (
     CallFailure,
@@ -401,8 +403,12 @@ class Dispatcher:
                 OutcomeKind.error,
                 f"unexpected {type(exc).__name__} setting up the {platform.label} connector",
             )
+        # exchange: each part of a thread or first comment is recorded as it goes out.
+        request = replace(
+            job.request, on_part=threads.recorder(self._db, job.delivery_id, self.runtime.clock.now)
+        )
         return await bounded_call(
-            connector.publish(job.request),
+            connector.publish(request),
             guard=self._call_guard(job.request),
             label=platform.label,
         )

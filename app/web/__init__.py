@@ -19,6 +19,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         channel_routes,
         connect_routes,
         coverage_page,
+        feeds_page,
+        import_page,
         post_routes,
     )
     from app.web.infrastructure import HERE, WebState, install_handlers
@@ -47,5 +49,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # insights
         redirects,
         insights_page,
+        import_page,
+        feeds_page,
     ):
         app.include_router(page.router)

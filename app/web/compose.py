@@ -38,6 +38,8 @@ class ComposeForm:
     day: str = ""
     time: str = ""
     action: str = "schedule"
+    # exchange: channel id -> its own fields (per-network versions).
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_form(cls, form: FormData) -> ComposeForm:
@@ -59,6 +61,7 @@ class ComposeForm:
             day=one("day").strip(),
             time=one("time").strip(),
             action="draft" if one("action") == "draft" else "schedule",
+            versions=versions_from_form(form),
         )
 
     @classmethod
@@ -75,6 +78,7 @@ class ComposeForm:
             day=local.strftime("%Y-%m-%d") if local else "",
             time=local.strftime("%H:%M") if local else "",
             action="draft" if post.status == "draft" else "schedule",
+            versions={k: v.model_dump(exclude_none=True) for k, v in post.versions.items()},
         )
 
     def scheduled_at(self, zone: ZoneInfo) -> tuple[datetime | None, list[FieldProblem]]:
@@ -111,6 +115,8 @@ class ComposeForm:
             "channel_ids": self.channel_ids,
             "internal_only": self.internal_only,
             "status": "draft" if self.action == "draft" else "scheduled",
+            # A channel taken off the form takes its version along.
+            "versions": {k: v for k, v in self.versions.items() if k in self.channel_ids},
         }
 
     def to_create(self, zone: ZoneInfo) -> tuple[PostCreate | None, list[FieldProblem]]:
@@ -135,6 +141,21 @@ class ComposeForm:
         except ValidationError as exc:
             return None, problems + problems_from_pydantic(exc, ("body",))
         return (None, problems) if problems else (data, [])
+
+
+VERSION_FIELDS = ("text", "title", "link")
+
+
+def versions_from_form(form: FormData) -> dict[str, dict[str, str]]:
+    """`version_text.<channel id>` (and `version_title.`, `version_link.`) fields."""
+    found: dict[str, dict[str, str]] = {}
+    for key, value in form.multi_items():
+        kind, dot, channel_id = key.partition(".")
+        name = kind.removeprefix("version_")
+        if not dot or name == kind or name not in VERSION_FIELDS or not isinstance(value, str):
+            continue
+        found.setdefault(channel_id, {})[name] = value.replace("\r\n", "\n")
+    return found
 
 
 def _local_parts(value: datetime | None, zone: ZoneInfo) -> tuple[str, str]:

@@ -209,6 +209,7 @@ NOTICES = {
     "enabled": "The channel is active again.",
     "tested": "Connection tested.",
     "connected": "The account is connected.",
+    "imported": "The posts are imported.",
 }
 
 

@@ -2,7 +2,7 @@
 objectives.track_clicks
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-02 03:50:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import app.db
 
 revision: str = "0011"
-down_revision: str | None = "0006"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

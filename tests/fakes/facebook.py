@@ -8,6 +8,8 @@ It serves what the Facebook connector uses, with Graph's shapes:
 - `POST /{version}/{page-id}/photos` (multipart `source`, or `url`; `caption`,
   `published`) -> `{"id": photo-id, "post_id": "{page-id}_{post-id}"}`, or just
   `{"id"}` for an unpublished photo;
+- `POST /{version}/{post-id}/comments` (form-encoded `message`) -> `{"id":
+  "{post-suffix}_{comment-id}"}`, on a post of this Page (else 100/33);
 - `POST /{version}/{page-id}/videos` (multipart `source`, `description`, `title`) ->
   `{"id": video-id}` (graph-video.facebook.com in production; one host here).
 
@@ -22,7 +24,8 @@ or 500 for codes 1 and 2), and every answer carries `X-Business-Use-Case-Usage`.
 A test scripts the next answers with `answer_next(...)` (any `Answer` of
 tests.fakes.sinks, e.g. `graph_error(...)`, `rate_limited(...)`, `hang(...)`, `drop()`);
 scripted answers are given before any check, as a platform's failure would be.
-Everything it accepted is in `photos`, `posts` and `videos`; every request in `requests`.
+Everything it accepted is in `photos`, `posts`, `comments` and `videos`; every request in
+`requests`.
 """
 
 from __future__ import annotations
@@ -191,6 +194,13 @@ class Post:
 
 
 @dataclass
+class Comment:
+    id: str  # "{post-suffix}_{comment}", as Graph gives it
+    post_id: str
+    message: str
+
+
+@dataclass
 class Video:
     id: str
     description: str | None
@@ -219,6 +229,7 @@ class FakeFacebook(SinkBacked):
         self.sink = SinkServer()
         self.photos: dict[str, Photo] = {}
         self.posts: list[Post] = []
+        self.comments: list[Comment] = []
         self.videos: list[Video] = []
         self.versions: list[str] = []  # the API version of each Graph call, in order
         self.calls = 0
@@ -371,6 +382,8 @@ class FakeFacebook(SinkBacked):
             figures = self._post_node(node)
             if figures is not None:
                 return figures
+        if (recorded.method, edge) == ("POST", "comments") and node != self.page_id:
+            return self._comment(node, form)
         if node != self.page_id:
             return graph_error(
                 100,
@@ -391,6 +404,24 @@ class FakeFacebook(SinkBacked):
         if route == ("POST", "videos"):
             return self._video(form)
         return graph_error(100, f"(#100) Unsupported {recorded.method} request to /{edge or ''}")
+
+    def _comment(self, node: str, form: Form) -> Answer:
+        """`POST /{post-id}/comments`: a comment as the Page on one of its posts."""
+        post = next((p for p in self.posts if p.id == node), None)
+        if post is None:
+            return graph_error(
+                100,
+                f"Unsupported post request. Object with ID '{node}' does not exist, cannot "
+                "be loaded due to missing permissions, or does not support this operation.",
+                subcode=33,
+                error_type="GraphMethodException",
+            )
+        message = form.get("message") or ""
+        if not message.strip():
+            return graph_error(100, "(#100) Missing message or attachment")
+        comment_id = f"{node.split('_')[-1]}_{self._new_id()}"
+        self.comments.append(Comment(id=comment_id, post_id=node, message=message))
+        return json_answer(200, {"id": comment_id})
 
     def _feed(self, form: Form) -> Answer:
         message = form.get("message") or ""

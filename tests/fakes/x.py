@@ -15,7 +15,9 @@ A real HTTP server on 127.0.0.1 (tests.fakes.sinks.SinkServer) that, like X:
   401, "detail": "Unauthorized"}`, v1.1 `401 {"errors": [{"code": 32, "message":
   "Could not authenticate you."}]}`. OAuth 2: `Authorization: Bearer <token>`, checked
   by value (v2 only; v1.1 media upload refuses OAuth 2 with 403, code 220);
-- `POST /2/tweets` (JSON `{"text", "media": {"media_ids": [...]}}`): text or media
+- `POST /2/tweets` (JSON `{"text", "media": {"media_ids": [...]}, "reply":
+  {"in_reply_to_tweet_id"}}`; a reply to a post that does not exist is refused with
+  403 "You attempted to reply to a Tweet that is deleted or not visible to you."): text or media
   required, text at most 280 weighted characters (twitter-text, as the connector
   counts), media ids this account uploaded and X has finished processing (at most 4).
   The same text a second time is refused with X's duplicate answer (403). Success:
@@ -136,6 +138,10 @@ def unauthorized() -> Answer:
     return problem(401, "Unauthorized", "Unauthorized")
 
 
+# X's answer to a reply whose post does not exist (deleted, or never there).
+REPLY_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
+
+
 def duplicate() -> Answer:
     return problem(403, "Forbidden", DUPLICATE_DETAIL)
 
@@ -250,6 +256,7 @@ class Tweet:
     text: str | None
     media_ids: list[str]
     auth: str  # "oauth1" or "oauth2"
+    in_reply_to: str | None = None  # a thread's part: the post it answers
 
 
 @dataclass
@@ -501,7 +508,13 @@ class FakeX(SinkBacked):
             return invalid_request("Tweet text or media is required.", {"text": [text or ""]})
         if text and parse_tweet(text).weightedLength > MAX_WEIGHTED_LENGTH:
             return text_too_long()
+        reply = body.get("reply")
+        to = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
+        if reply is not None and not isinstance(to, str):
+            return invalid_request("$.reply.in_reply_to_tweet_id: expected a string")
         with self._lock:
+            if to is not None and not any(t.id == to for t in self.tweets):
+                return forbidden(REPLY_GONE)
             known = [self.media.get(m) for m in media_ids]
             if len(media_ids) > 4 or any(m is None or not m.ready for m in known):
                 return invalid_request(
@@ -509,7 +522,7 @@ class FakeX(SinkBacked):
                 )
             if text and any(t.text == text for t in self.tweets):
                 return duplicate()
-            tweet = Tweet(str(next(self._tweet_ids)), text, list(media_ids), auth)
+            tweet = Tweet(str(next(self._tweet_ids)), text, list(media_ids), auth, to)
             self._next_tweet = int(tweet.id) + 1
             self.tweets.append(tweet)
         data = {"edit_history_tweet_ids": [tweet.id], "id": tweet.id, "text": text or ""}
