@@ -9,6 +9,7 @@ from app.coverage.views import router as coverage
 from app.deps import no_nul_in_url
 from app.media.views import router as media
 from app.objectives.views import router as objectives
+from app.planning.views import router as series
 from app.posts.views import router as posts
 from app.reports.views import router as reports
 from app.users.views import tokens, users
@@ -28,6 +29,7 @@ for feature in (
     # connecting accounts
     # team workflow
     # planning
+    series,
     # exchange
 ):
     router.include_router(feature)

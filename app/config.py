@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # Team workflow: contributors, approval, guardrails, champions
 
     # Planning: recurring posts, slots, the evergreen library, pause, grouped alerts
+    # Occurrences of a recurring post exist this many days ahead (the first always).
+    recurrence_horizon_days: int = Field(default=90, ge=1, le=3660)
+    # How often each process makes the occurrences that came within the horizon.
+    recurrence_interval_seconds: int = Field(default=3600, ge=5)
 
     # Exchange: spreadsheets, calendar feeds, versions, threads, tracked links
 

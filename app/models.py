@@ -5,6 +5,7 @@ from app.channels.models import Channel
 from app.db import Base
 from app.media.models import Media
 from app.objectives.models import Objective
+from app.planning.models import Series
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
 from app.users.models import ApiToken, LoginAttempt, User
 
@@ -20,6 +21,7 @@ __all__ = [
     "Objective",
     "Post",
     "PostMedia",
+    "Series",
     "User",
     "post_objectives",
 ]

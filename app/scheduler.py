@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from app.planning.series import extend_all
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
 
@@ -47,6 +48,7 @@ class Scheduler:
             # connecting accounts
             # team workflow
             # planning
+            ("extend-series", self._extend_series, settings.recurrence_interval_seconds),
             # exchange
         )
         for job_id, func, seconds in jobs:
@@ -71,6 +73,13 @@ class Scheduler:
             settings.publish_concurrency,
             extra={"worker": self.dispatcher.owner},
         )
+
+    async def _extend_series(self) -> None:
+        """Occurrences of recurring posts that came within the horizon (app/planning)."""
+        now = self.runtime.clock.now()
+        made = await asyncio.to_thread(extend_all, self.runtime, now=now)
+        if made:
+            log.info("recurring posts: %d occurrences made", made, extra={"made": made})
 
     def _tracked(self, func: Callable[[], Awaitable[None] | None]) -> Callable[[], Awaitable[None]]:
         """`func` as a coroutine job whose runs stop() can wait for."""

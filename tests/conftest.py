@@ -72,6 +72,7 @@ CLEAR_ORDER = (
     # connecting accounts
     # team workflow
     # planning
+    "series",  # its occurrences keep their posts (series_id is set to null)
     # exchange
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts

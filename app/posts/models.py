@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     literal_column,
     text,
 )
@@ -117,6 +118,12 @@ class Post(Base):
     updated_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # planning: an occurrence of a recurring post (app/planning); detached once edited
+    # on its own, so later edits of the series leave it as it is.
+    series_id: Mapped[str | None] = mapped_column(
+        ForeignKey("series.id", ondelete="SET NULL"), index=True
+    )
+    series_detached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="post", cascade="all, delete-orphan", order_by="Delivery.created_at"

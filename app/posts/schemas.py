@@ -7,7 +7,7 @@ from pydantic import Field, StringConstraints
 
 from app.coverage.schemas import CoverageCellOut
 from app.posts.status import PostStatus
-from app.schemas import Flag, Input, Output, UTCTime
+from app.schemas import Flag, Input, Output, TimeZoneName, UTCTime
 from connectors.base import HttpUrlStr
 
 # Longer texts fit no platform; the cap also bounds the work validation does per post.
@@ -31,6 +31,10 @@ class PostCreate(Input):
     publish_now: Flag = False
     internal_only: Flag = False
     status: Literal["draft", "scheduled"] = "scheduled"
+    # planning: an RFC 5545 RRULE repeating the post from scheduled_at, read in
+    # `timezone` (default CADENCE_TIMEZONE); see app/planning/recurrence.py.
+    recurrence: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    timezone: TimeZoneName | None = None
 
 
 class PostUpdate(Input):
@@ -79,6 +83,8 @@ class PostOut(Output):
     created_at: datetime
     updated_at: datetime
     deliveries: list[DeliveryOut]
+    # planning: the series this post is an occurrence of, if any.
+    series_id: str | None = None
 
 
 class PostWithCoverage(PostOut):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
+from app.planning import series
 from app.posts import flows, service
 from app.posts.schemas import (
     DeliveryOut,
@@ -35,6 +36,14 @@ def create_post(
     user: ApiEditor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
+    if body.recurrence is not None or body.timezone is not None:
+        # planning: a recurring post; the answer is its first occurrence.
+        created = series.create_series(session, runtime, data=body, user=user, now=now)
+        cells = flows.after_post_change(
+            session, runtime, now=now, touched=flows.touches(*created), after=after
+        )
+        out = service.written_out(created[0])
+        return PostWithCoverage(**dict(out), coverage=[cell_out(c, False) for c in cells])
     post = flows.create_post(session, runtime, data=body, user=user, now=now)
     return with_coverage(session, runtime, now, after, service.written_out(post))
 
@@ -50,6 +59,7 @@ def create_posts(
 ) -> PostBatchOut:
     """Create up to 1,000 posts (each as for POST /posts) at once, all or none; a
     problem names the post's index, e.g. `["body", "posts", 3, "text"]`."""
+    series.refuse_in_batch(body.posts)
     created = flows.create_posts(session, runtime, items=body.posts, user=user, now=now)
     cells = flows.after_post_change(
         session, runtime, now=now, touched=flows.touches(*created), after=after
@@ -70,7 +80,10 @@ def calendar(
     objective_id: str | None = None,
     channel_id: str | None = None,
     status: PostStatus | None = None,
+    series_id: str | None = None,
 ) -> Page[PostOut]:
+    """`series_id`: the occurrences of a recurring post (cancelled ones only with
+    `status=cancelled`)."""
     items, total = service.calendar(
         session,
         start=from_,
@@ -80,6 +93,7 @@ def calendar(
         status=status,
         limit=page.limit,
         offset=page.offset,
+        series_id=series_id,
     )
     return Page(items=items, total=total)
 

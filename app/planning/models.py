@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdColumn, UTCDateTime, new_id
+
+
+class Series(Base):
+    """A recurring post: the rule and the post every future occurrence is made from.
+
+    Occurrences are ordinary posts (posts.series_id) created up to the horizon;
+    `extended_to` says how far: every time of the rule before it has its post. The
+    periodic extension moves it with a compare-and-set, so one process makes each
+    occurrence however many run.
+    """
+
+    __tablename__ = "series"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    rule: Mapped[str] = mapped_column(String(500))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # The first occurrence: the rule's DTSTART, read in `timezone`.
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    extended_to: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The post each new occurrence copies (its time comes from the rule).
+    text: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str | None] = mapped_column(String(300))
+    link: Mapped[str | None] = mapped_column(String(2048))
+    internal_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    media_ids: Mapped[list[str]] = mapped_column(JSON)
+    objective_ids: Mapped[list[str]] = mapped_column(JSON)
+    channel_ids: Mapped[list[str]] = mapped_column(JSON)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,71 @@
+"""/api/v1/series: a recurring post and its occurrences."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks
+
+from app.coverage.views import cell_out
+from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
+from app.planning import series as service
+from app.planning.schemas import SeriesChanged, SeriesOut, SeriesUpdate
+from app.posts import flows
+from app.posts.service import get as get_post
+
+router = APIRouter(tags=["planning"])
+
+
+@router.get("/series/{series_id}")
+def get_series(series_id: str, session: SessionDep, _: ApiViewer) -> SeriesOut:
+    """The rule and the post its occurrences copy; the occurrences themselves are
+    `GET /api/v1/posts?series_id=`."""
+    return service.to_out(service.get(session, series_id))
+
+
+@router.patch("/series/{series_id}")
+def update_series(
+    series_id: str,
+    body: SeriesUpdate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+    user: ApiEditor,
+    after: BackgroundTasks,
+) -> SeriesChanged:
+    """Change every future occurrence not edited on its own. A new `time`, `recurrence`
+    or `timezone` cancels those occurrences and makes them again from the new rule."""
+    before = [get_post(session, p.id) for p in service.future_attached(session, series_id, now)]
+    changed, made = service.update_series(
+        session, runtime, series_id=series_id, data=body, user=user, now=now
+    )
+    touched = flows.touches(*before, *changed, *made)
+    cells = flows.after_post_change(session, runtime, now=now, touched=touched, after=after)
+    out = service.to_out(service.get(session, series_id))
+    return SeriesChanged(
+        **dict(out),
+        changed_post_ids=[p.id for p in changed],
+        created_post_ids=[p.id for p in made],
+        coverage=[cell_out(c, False) for c in cells],
+    )
+
+
+@router.delete("/series/{series_id}")
+def cancel_series(
+    series_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+    user: ApiEditor,
+    after: BackgroundTasks,
+) -> SeriesChanged:
+    """Cancel every future occurrence (published and past ones stay); no more are made."""
+    cancelled = service.cancel_series(session, series_id=series_id, user=user, now=now)
+    cells = flows.after_post_change(
+        session, runtime, now=now, touched=flows.touches(*cancelled), after=after
+    )
+    out = service.to_out(service.get(session, series_id))
+    return SeriesChanged(
+        **dict(out),
+        changed_post_ids=[p.id for p in cancelled],
+        created_post_ids=[],
+        coverage=[cell_out(c, False) for c in cells],
+    )
