@@ -160,6 +160,10 @@ def parse(text: str, start: datetime, field: tuple[str | int, ...] = ("recurrenc
         if found is None:
             raise _problem("UNTIL must be YYYYMMDD, YYYYMMDDTHHMMSS or YYYYMMDDTHHMMSSZ", field)
         until = (found.group(1), found.group(3), found.group(4) == "Z")
+        try:
+            datetime.strptime(found.group(1) + (found.group(3) or "235959"), "%Y%m%d%H%M%S")
+        except ValueError:
+            raise _problem("UNTIL is not a real date and time", field) from None
     _check_matches_some_day(parts, start, field)
     rest = ";".join(f"{k}={v}" for k, v in parts.items() if k != "UNTIL")
     return Rule(text=rest, parts=parts, until=until)
@@ -173,7 +177,10 @@ def _until(rule: Rule, zone: ZoneInfo, field: tuple[str | int, ...]) -> datetime
         when = datetime.strptime(day + (clock or "235959"), "%Y%m%d%H%M%S")
     except ValueError:
         raise _problem("UNTIL is not a real date and time", field) from None
-    return when.replace(tzinfo=UTC).astimezone(zone) if in_utc else when.replace(tzinfo=zone)
+    try:
+        return when.replace(tzinfo=UTC).astimezone(zone) if in_utc else when.replace(tzinfo=zone)
+    except OverflowError:
+        raise _problem("UNTIL is outside the range of supported times", field) from None
 
 
 def _rrule(rule: Rule, start: datetime, field: tuple[str | int, ...]) -> rrule:
@@ -203,8 +210,7 @@ def occurrences(
     Stops at the first time past `before`: parse() made sure one exists or the rule ends.
     """
     count = 0
-    for local in _rrule(rule, start, field):
-        at = local.astimezone(UTC)
+    for at in _utc_times(rule, start, field):
         if at >= before or count >= MAX_OCCURRENCES:
             return
         if at >= after:
@@ -212,10 +218,20 @@ def occurrences(
             yield at
 
 
+def _utc_times(rule: Rule, start: datetime, field: tuple[str | int, ...]) -> Iterator[datetime]:
+    times = iter(_rrule(rule, start, field))
+    while True:
+        try:
+            local = next(times)
+            yield local.astimezone(UTC)
+        # Near year 9999 a local time may have no UTC one (or dateutil no next year).
+        except (StopIteration, OverflowError, ValueError):
+            return
+
+
 def first(rule: Rule, start: datetime, *, after: datetime) -> datetime | None:
     """The rule's first time (UTC) at or after `after`, or None when it has ended."""
-    for local in _rrule(rule, start, ("recurrence",)):
-        at = local.astimezone(UTC)
+    for at in _utc_times(rule, start, ("recurrence",)):
         if at >= after:
             return at
     return None
@@ -223,7 +239,10 @@ def first(rule: Rule, start: datetime, *, after: datetime) -> datetime | None:
 
 def local_start(at: datetime, zone: str, *, time_of_day: time | None = None) -> datetime:
     """`at` in the zone's wall-clock time, optionally moved to another time that day."""
-    local = at.astimezone(ZoneInfo(zone))
+    try:
+        local = at.astimezone(ZoneInfo(zone))
+    except OverflowError:
+        raise _problem("is outside the range of supported times", ("scheduled_at",)) from None
     if time_of_day is not None:
         local = local.replace(hour=time_of_day.hour, minute=time_of_day.minute, second=0)
     return local.replace(microsecond=0, fold=0)
