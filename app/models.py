@@ -5,7 +5,7 @@ from app.channels.models import Channel
 from app.db import Base
 from app.media.models import Media
 from app.objectives.models import Objective
-from app.planning.models import Series
+from app.planning.models import Blackout, PauseSwitch, Series
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
 from app.users.models import ApiToken, LoginAttempt, User
 
@@ -13,12 +13,14 @@ __all__ = [
     "Alert",
     "ApiToken",
     "Base",
+    "Blackout",
     "Channel",
     "Delivery",
     "DeliveryAttempt",
     "LoginAttempt",
     "Media",
     "Objective",
+    "PauseSwitch",
     "Post",
     "PostMedia",
     "Series",

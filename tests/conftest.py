@@ -73,6 +73,8 @@ CLEAR_ORDER = (
     # team workflow
     # planning
     "series",  # its occurrences keep their posts (series_id is set to null)
+    "pause_switch",
+    "blackouts",
     # exchange
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts

@@ -15,6 +15,8 @@ class AlertKind(StrEnum):
     delivery_failed = "delivery_failed"
     delivery_unknown = "delivery_unknown"
     channel_needs_reconnect = "channel_needs_reconnect"
+    # planning: publishing is paused (app/planning/pause.py); resolved on resume.
+    publishing_paused = "publishing_paused"
 
 
 class AlertStatus(StrEnum):

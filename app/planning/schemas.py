@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -58,3 +58,17 @@ class SeriesChanged(SeriesOut):
     changed_post_ids: list[str]
     created_post_ids: list[str]
     coverage: list[CoverageCellOut]
+
+
+class PauseIn(Input):
+    scope: Literal["all", "external"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class PauseOut(Output):
+    paused: bool
+    scope: str | None = None
+    reason: str | None = None
+    paused_by_id: str | None = None
+    paused_by: str | None = None  # the email of who paused
+    paused_at: datetime | None = None

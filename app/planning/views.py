@@ -6,8 +6,9 @@ from fastapi import APIRouter, BackgroundTasks
 
 from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
+from app.planning import pause
 from app.planning import series as service
-from app.planning.schemas import SeriesChanged, SeriesOut, SeriesUpdate
+from app.planning.schemas import PauseIn, PauseOut, SeriesChanged, SeriesOut, SeriesUpdate
 from app.posts import flows
 from app.posts.service import get as get_post
 
@@ -69,3 +70,26 @@ def cancel_series(
         created_post_ids=[],
         coverage=[cell_out(c, False) for c in cells],
     )
+
+
+@router.get("/pause")
+def get_pause(session: SessionDep, _: ApiViewer) -> PauseOut:
+    """Whether publishing is paused, in what scope, by whom and why."""
+    return pause.to_out(session, pause.current(session))
+
+
+@router.post("/pause")
+def pause_publishing(body: PauseIn, session: SessionDep, now: NowDep, user: ApiEditor) -> PauseOut:
+    """Stop claiming deliveries of the scope (`all`, or `external` channels only) in every
+    process; posting again changes the scope or reason. Announced on the alert channels."""
+    return pause.to_out(session, pause.pause(session, data=body, user=user, now=now))
+
+
+@router.delete("/pause")
+def resume_publishing(
+    session: SessionDep, runtime: RuntimeDep, now: NowDep, _: ApiEditor, after: BackgroundTasks
+) -> PauseOut:
+    """Resume: held deliveries go out, each once; announced on the alert channels."""
+    pause.resume(session, now=now)
+    after.add_task(runtime.wake_dispatcher)
+    return PauseOut(paused=False)
