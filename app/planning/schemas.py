@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from app.coverage.schemas import CoverageCellOut
 from app.posts.schemas import Id, Link, Text, Title
-from app.schemas import Flag, Input, Output, TimeZoneName
+from app.schemas import Day, Flag, Input, Output, TimeZoneName
 
 # "HH:MM", 00:00 to 23:59 (a fixed-length pattern: linear).
 TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -72,3 +72,20 @@ class PauseOut(Output):
     paused_by_id: str | None = None
     paused_by: str | None = None  # the email of who paused
     paused_at: datetime | None = None
+
+
+class BlackoutIn(Input):
+    date_from: Day
+    date_to: Day
+    objective_id: Id | None = None  # null: every objective
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+
+class BlackoutOut(Output):
+    id: str
+    date_from: date
+    date_to: date
+    objective_id: str | None
+    reason: str
+    created_by_id: str | None
+    created_at: datetime

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query, status
 
 from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
-from app.planning import pause
+from app.pagination import Page, PageDep
+from app.planning import blackouts, pause
 from app.planning import series as service
-from app.planning.schemas import PauseIn, PauseOut, SeriesChanged, SeriesOut, SeriesUpdate
+from app.planning.schemas import (
+    BlackoutIn,
+    BlackoutOut,
+    PauseIn,
+    PauseOut,
+    SeriesChanged,
+    SeriesOut,
+    SeriesUpdate,
+)
 from app.posts import flows
 from app.posts.service import get as get_post
+from app.schemas import Day
 
 router = APIRouter(tags=["planning"])
 
@@ -93,3 +105,54 @@ def resume_publishing(
     pause.resume(session, now=now)
     after.add_task(runtime.wake_dispatcher)
     return PauseOut(paused=False)
+
+
+@router.post("/blackouts", status_code=status.HTTP_201_CREATED)
+def create_blackout(
+    body: BlackoutIn, session: SessionDep, runtime: RuntimeDep, now: NowDep, user: ApiEditor
+) -> BlackoutOut:
+    """Days (both included) on which coverage requires nothing, for every objective
+    (`objective_id` null) or one. Overlapping a blackout of the same scope is a 422."""
+    created = blackouts.create(
+        session,
+        data=body,
+        user=user,
+        now=now,
+        lookahead_days=runtime.settings.coverage_lookahead_days,
+    )
+    return BlackoutOut.model_validate(created)
+
+
+@router.get("/blackouts")
+def list_blackouts(
+    session: SessionDep,
+    page: PageDep,
+    _: ApiViewer,
+    objective_id: str | None = None,
+    from_: Annotated[Day | None, Query(alias="from")] = None,
+    to: Day | None = None,
+) -> Page[BlackoutOut]:
+    """Blackouts touching `[from, to]` (days), earliest first; with `objective_id`, the
+    global ones and that objective's."""
+    items, total = blackouts.list_(
+        session,
+        objective_id=objective_id,
+        start=from_,
+        end=to,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(items=[BlackoutOut.model_validate(b) for b in items], total=total)
+
+
+@router.delete("/blackouts/{blackout_id}")
+def delete_blackout(
+    blackout_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: ApiEditor
+) -> BlackoutOut:
+    removed = blackouts.delete(
+        session,
+        blackout_id=blackout_id,
+        now=now,
+        lookahead_days=runtime.settings.coverage_lookahead_days,
+    )
+    return BlackoutOut.model_validate(removed)

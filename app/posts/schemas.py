@@ -91,6 +91,8 @@ class PostWithCoverage(PostOut):
     """A post just created, changed or cancelled, with the objective-days it touched."""
 
     coverage: list[CoverageCellOut]
+    # planning: e.g. the post is scheduled on a blackout day (allowed, but said).
+    warnings: list[str] = Field(default_factory=list)
 
 
 # Posts one POST /posts/batch may create (app.posts.service.MAX_BATCH).

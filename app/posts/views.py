@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
-from app.planning import series
+from app.planning import blackouts, series
 from app.posts import flows, service
 from app.posts.schemas import (
     DeliveryOut,
@@ -43,7 +43,11 @@ def create_post(
             session, runtime, now=now, touched=flows.touches(*created), after=after
         )
         out = service.written_out(created[0])
-        return PostWithCoverage(**dict(out), coverage=[cell_out(c, False) for c in cells])
+        return PostWithCoverage(
+            **dict(out),
+            coverage=[cell_out(c, False) for c in cells],
+            warnings=_warnings(session, out),
+        )
     post = flows.create_post(session, runtime, data=body, user=user, now=now)
     return with_coverage(session, runtime, now, after, service.written_out(post))
 
@@ -149,7 +153,17 @@ def with_coverage(
         session, runtime, now=now, touched=flows.touches(before, out), after=after
     )
     # dict(out), not model_dump(): the fields are validated already.
-    return PostWithCoverage(**dict(out), coverage=[cell_out(c, False) for c in cells])
+    return PostWithCoverage(
+        **dict(out),
+        coverage=[cell_out(c, False) for c in cells],
+        warnings=_warnings(session, out),
+    )
+
+
+def _warnings(session: Session, out: PostOut) -> list[str]:
+    if out.status == PostStatus.cancelled:
+        return []
+    return blackouts.warnings(session, out.objective_ids, out.scheduled_at)
 
 
 @router.post("/deliveries/{delivery_id}/retry")
