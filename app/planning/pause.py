@@ -19,6 +19,7 @@ from app.alerts.models import AlertKind
 from app.alerts.service import open_alert, resolve_alert
 from app.planning.models import PauseScope, PauseSwitch
 from app.planning.schemas import PauseIn, PauseOut
+from app.runtime import Runtime
 from app.users.models import User
 
 SWITCH_ID = 1
@@ -75,3 +76,11 @@ def to_out(session: Session, switch: PauseSwitch | None) -> PauseOut:
         paused_by=user.email if user is not None else None,
         paused_at=switch.paused_at,
     )
+
+
+def pause_state(runtime: Runtime, session: Session | None) -> PauseOut:
+    """For the switch in every page's header: the request's session, or a short read."""
+    if session is not None:
+        return to_out(session, current(session))
+    with runtime.read_sessions() as reading:
+        return to_out(reading, current(reading))

@@ -16,6 +16,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         calendar_page,
         channel_routes,
         coverage_page,
+        planning_pages,
         post_routes,
     )
     from app.web.infrastructure import HERE, WebState, install_handlers
@@ -39,6 +40,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # connecting accounts
         # team workflow
         # planning
+        planning_pages,
         # exchange
     ):
         app.include_router(page.router)

@@ -21,6 +21,7 @@ from app.alerts.models import Alert, AlertStatus
 from app.db import transaction
 from app.deps import SessionDep
 from app.errors import FieldProblem
+from app.planning import pause
 from app.runtime import Runtime
 from app.schemas import FIRST_DAY, LAST_DAY
 from app.users.models import Role, User
@@ -208,6 +209,8 @@ NOTICES = {
     "disabled": "The channel is disabled.",
     "enabled": "The channel is active again.",
     "tested": "Connection tested.",
+    "paused": "Publishing is paused.",
+    "resumed": "Publishing has resumed.",
 }
 
 
@@ -233,6 +236,8 @@ def render(
         "can_edit": user is not None and has_role(user, Role.editor),
         "is_admin": user is not None and has_role(user, Role.admin),
         "path": request.url.path,
+        # planning: the pause switch in every page's header.
+        "pause": pause.pause_state(runtime, session) if user else None,
     }
     response = templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status
