@@ -5,7 +5,7 @@ answer then carries a warning, and the calendar shows the day."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -121,3 +121,23 @@ def list_(
         query.order_by(Blackout.date_from, Blackout.id).limit(limit).offset(offset)
     ).all()
     return list(rows), total
+
+
+def on_days(
+    session: Session, start: date, end: date, names: dict[str, str]
+) -> dict[date, list[str]]:
+    """For the calendar: each blacked-out day's lines ("Every objective: reason")."""
+    rows = session.scalars(
+        select(Blackout)
+        .where(Blackout.date_from <= end, Blackout.date_to >= start)
+        .order_by(Blackout.date_from, Blackout.id)
+    ).all()
+    out: dict[date, list[str]] = {}
+    for row in rows:
+        who = "every objective" if row.objective_id is None else names.get(row.objective_id, "?")
+        line = f"{who}: {row.reason}" if row.reason else who
+        day = max(row.date_from, start)
+        while day <= min(row.date_to, end):
+            out.setdefault(day, []).append(line)
+            day += timedelta(days=1)
+    return out

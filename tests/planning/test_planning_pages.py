@@ -1,4 +1,5 @@
-"""The pause switch on the web pages: on every page, for editors; viewers see the state."""
+"""Planning on the web pages: the pause switch on every page (for editors; viewers see
+the state), and blackout days on the calendar."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from app.runtime import Runtime
 from app.users.models import Role
+from tests.helpers import API
 from tests.web.test_pages import csrf, login, make_user
 
 
@@ -48,3 +50,18 @@ def test_editors_pause_and_resume_from_any_page_and_everyone_sees_who_and_why(
     assert "Resume publishing" not in seen and "Pause now" not in seen
     token = csrf(client, "/calendar")
     assert client.post("/pause/resume", data={"csrf_token": token}).status_code == 403
+
+
+def test_blackout_days_are_shown_on_the_calendar(
+    client: TestClient, runtime: Runtime, editor: dict[str, str]
+) -> None:
+    made = client.post(
+        f"{API}/blackouts",
+        json={"date_from": "2026-11-25", "date_to": "2026-11-26", "reason": "Public holiday"},
+        headers=editor,
+    )
+    assert made.status_code == 201
+    make_user(runtime, "viewer@example.org", Role.viewer)
+    assert login(client, "viewer@example.org").status_code == 303
+    page = client.get("/calendar", params={"date": "2026-11-25"}).text
+    assert page.count("Blackout: every objective: Public holiday") == 2
