@@ -75,6 +75,7 @@ CLEAR_ORDER = (
     "series",  # its occurrences keep their posts (series_id is set to null)
     "pause_switch",
     "blackouts",
+    "slots",
     # exchange
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdColumn, UTCDateTime, new_id
@@ -75,3 +75,17 @@ class Blackout(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Slot(Base):
+    """A weekly posting slot of an objective: a weekday and a local time (in the
+    objective's zone), with the channels a queued post goes to by default."""
+
+    __tablename__ = "slots"
+    __table_args__ = (UniqueConstraint("objective_id", "weekday", "time", name="uq_slots_when"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    objective_id: Mapped[str] = mapped_column(ForeignKey("objectives.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)  # Monday = 0
+    time: Mapped[str] = mapped_column(String(5))  # "HH:MM"
+    channel_ids: Mapped[list[str]] = mapped_column(JSON)

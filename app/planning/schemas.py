@@ -89,3 +89,19 @@ class BlackoutOut(Output):
     reason: str
     created_by_id: str | None
     created_at: datetime
+
+
+# Slots one objective may have: every half hour of a week is 336.
+MAX_SLOTS = 336
+
+
+class SlotIn(Input):
+    weekday: Annotated[int, Field(strict=True, ge=0, le=6)]  # Monday = 0
+    time: TimeOfDay
+    channel_ids: list[Id] = Field(default_factory=list, max_length=100)
+
+
+class SlotOut(Output):
+    weekday: int
+    time: str
+    channel_ids: list[str]

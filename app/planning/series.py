@@ -42,10 +42,10 @@ class _Taken(Exception):
 
 def refuse_in_batch(items: Sequence[PostCreate]) -> None:
     problems = [
-        FieldProblem(("body", "posts", i, field), "a batch cannot hold recurring posts")
+        FieldProblem(("body", "posts", i, field), "a batch holds no recurring or queued post")
         for i, item in enumerate(items)
-        for field in ("recurrence", "timezone")
-        if getattr(item, field) is not None
+        for field in ("recurrence", "timezone", "queue")
+        if getattr(item, field) not in (None, False)
     ]
     if problems:
         raise InvalidInput(problems)
@@ -62,7 +62,9 @@ def _unbatched(problems: Sequence[FieldProblem]) -> list[FieldProblem]:
 
 def _items(template: PostCreate, times: Sequence[datetime]) -> list[PostCreate]:
     return [
-        template.model_copy(update={"scheduled_at": at, "recurrence": None, "timezone": None})
+        template.model_copy(
+            update={"scheduled_at": at, "recurrence": None, "timezone": None, "queue": False}
+        )
         for at in times
     ]
 
@@ -81,6 +83,7 @@ def _template(series: Series) -> PostCreate:
         status=series.status,  # type: ignore[arg-type]
         recurrence=None,
         timezone=None,
+        queue=False,
     )
 
 

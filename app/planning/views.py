@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, status
+from fastapi import APIRouter, BackgroundTasks, Body, Query, status
 
 from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
-from app.planning import blackouts, pause
+from app.planning import blackouts, pause, slots
 from app.planning import series as service
 from app.planning.schemas import (
+    MAX_SLOTS,
     BlackoutIn,
     BlackoutOut,
     PauseIn,
@@ -19,6 +20,8 @@ from app.planning.schemas import (
     SeriesChanged,
     SeriesOut,
     SeriesUpdate,
+    SlotIn,
+    SlotOut,
 )
 from app.posts import flows
 from app.posts.service import get as get_post
@@ -156,3 +159,21 @@ def delete_blackout(
         lookahead_days=runtime.settings.coverage_lookahead_days,
     )
     return BlackoutOut.model_validate(removed)
+
+
+@router.get("/objectives/{objective_id}/slots")
+def get_slots(objective_id: str, session: SessionDep, _: ApiViewer) -> list[SlotOut]:
+    """The objective's weekly posting slots (Monday = 0; local time in its zone)."""
+    return [SlotOut.model_validate(s) for s in slots.of(session, objective_id)]
+
+
+@router.put("/objectives/{objective_id}/slots")
+def put_slots(
+    objective_id: str,
+    body: Annotated[list[SlotIn], Body(max_length=MAX_SLOTS)],
+    session: SessionDep,
+    _: ApiEditor,
+) -> list[SlotOut]:
+    """Replace the objective's slots: `[{"weekday": 0, "time": "09:30", "channel_ids":
+    [...]}]`. A post with `"queue": true` takes the next free one."""
+    return [SlotOut.model_validate(s) for s in slots.replace(session, objective_id, body)]

@@ -35,6 +35,8 @@ class PostCreate(Input):
     # `timezone` (default CADENCE_TIMEZONE); see app/planning/recurrence.py.
     recurrence: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     timezone: TimeZoneName | None = None
+    # planning: take the next free posting slot of the post's one objective.
+    queue: Flag = False
 
 
 class PostUpdate(Input):

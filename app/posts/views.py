@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
-from app.planning import blackouts, series
+from app.planning import blackouts, series, slots
 from app.posts import flows, service
 from app.posts.schemas import (
     DeliveryOut,
@@ -36,6 +36,9 @@ def create_post(
     user: ApiEditor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
+    if body.queue:
+        # planning: the time (and default channels) of the objective's next free slot.
+        body = slots.queued(session, body, now=now, days=runtime.settings.recurrence_horizon_days)
     if body.recurrence is not None or body.timezone is not None:
         # planning: a recurring post; the answer is its first occurrence.
         created = series.create_series(session, runtime, data=body, user=user, now=now)

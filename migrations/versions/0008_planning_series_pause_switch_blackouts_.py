@@ -1,4 +1,4 @@
-"""planning: series, pause switch, blackouts
+"""planning: series, pause switch, blackouts, slots
 
 Revision ID: 0008
 Revises: 0005
@@ -95,6 +95,22 @@ def upgrade() -> None:
     with op.batch_alter_table("series", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_series_extended_to"), ["extended_to"], unique=False)
 
+    op.create_table(
+        "slots",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("objective_id", sa.String(length=32), nullable=False),
+        sa.Column("weekday", sa.Integer(), nullable=False),
+        sa.Column("time", sa.String(length=5), nullable=False),
+        sa.Column("channel_ids", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["objective_id"],
+            ["objectives.id"],
+            name=op.f("fk_slots_objective_id_objectives"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_slots")),
+        sa.UniqueConstraint("objective_id", "weekday", "time", name="uq_slots_when"),
+    )
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("series_id", sa.String(length=32), nullable=True))
         batch_op.add_column(
@@ -120,6 +136,7 @@ def downgrade() -> None:
         batch_op.drop_column("series_detached")
         batch_op.drop_column("series_id")
 
+    op.drop_table("slots")
     with op.batch_alter_table("series", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_series_extended_to"))
 
