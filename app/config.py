@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     recurrence_horizon_days: int = Field(default=90, ge=1, le=3660)
     # How often each process makes the occurrences that came within the horizon.
     recurrence_interval_seconds: int = Field(default=3600, ge=5)
+    # A library post is not copied to a channel again within this many days.
+    evergreen_cooldown_days: int = Field(default=14, ge=0, le=3660)
 
     # Exchange: spreadsheets, calendar feeds, versions, threads, tracked links
 

@@ -5,13 +5,14 @@ from app.channels.models import Channel
 from app.db import Base
 from app.media.models import Media
 from app.objectives.models import Objective
-from app.planning.models import Blackout, PauseSwitch, Series
+from app.planning.models import AutofillClaim, Blackout, PauseSwitch, Series, Slot
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
 from app.users.models import ApiToken, LoginAttempt, User
 
 __all__ = [
     "Alert",
     "ApiToken",
+    "AutofillClaim",
     "Base",
     "Blackout",
     "Channel",
@@ -24,6 +25,7 @@ __all__ = [
     "Post",
     "PostMedia",
     "Series",
+    "Slot",
     "User",
     "post_objectives",
 ]

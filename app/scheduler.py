@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from app.planning.library import autofill_all
 from app.planning.series import extend_all
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
@@ -49,6 +50,7 @@ class Scheduler:
             # team workflow
             # planning
             ("extend-series", self._extend_series, settings.recurrence_interval_seconds),
+            ("autofill", self._autofill, settings.coverage_interval_seconds),
             # exchange
         )
         for job_id, func, seconds in jobs:
@@ -80,6 +82,13 @@ class Scheduler:
         made = await asyncio.to_thread(extend_all, self.runtime, now=now)
         if made:
             log.info("recurring posts: %d occurrences made", made, extra={"made": made})
+
+    async def _autofill(self) -> None:
+        """Uncovered days filled from the evergreen library (app/planning/library.py)."""
+        made = await asyncio.to_thread(autofill_all, self.runtime, now=self.runtime.clock.now())
+        if made:
+            log.info("auto-fill: %d posts made from the library", made, extra={"made": made})
+            self.dispatcher.wake()
 
     def _tracked(self, func: Callable[[], Awaitable[None] | None]) -> Callable[[], Awaitable[None]]:
         """`func` as a coroutine job whose runs stop() can wait for."""

@@ -76,6 +76,7 @@ CLEAR_ORDER = (
     "pause_switch",
     "blackouts",
     "slots",
+    "autofill_claims",
     # exchange
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts

@@ -71,6 +71,8 @@ def _announce_one(
 ) -> bool:
     link = alert_link(alert, base_url)
     text = alert.message if event == "opened" else f"Resolved: {alert.message}"
+    if event == "resolved" and alert.resolution_note:
+        text += f" ({alert.resolution_note})"
     post_id = new_id()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     inserted = session.scalar(

@@ -58,3 +58,5 @@ class Alert(Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # planning: how it was resolved, when something did it (an auto-filled post).
+    resolution_note: Mapped[str | None] = mapped_column(Text)

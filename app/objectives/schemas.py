@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from app.schemas import Color, Flag, Input, Name, Output, TimeZoneName
 
 Weekday = Annotated[int, Field(ge=0, le=6)]
+Autofill = Literal["off", "suggest", "schedule"]
 
 
 def _distinct_sorted(days: list[int] | None) -> list[int] | None:
@@ -22,6 +23,9 @@ class ObjectiveCreate(Input):
     active_weekdays: list[Weekday] = Field(default_factory=lambda: list(range(7)), max_length=7)
     timezone: TimeZoneName | None = None
     archived: Flag = False
+    # planning: auto-fill uncovered days from the evergreen library.
+    autofill: Autofill = "off"
+    autofill_ahead_days: int = Field(default=2, ge=1, le=30)
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -34,6 +38,8 @@ class ObjectiveUpdate(Input):
     active_weekdays: list[Weekday] | None = Field(default=None, max_length=7)
     timezone: TimeZoneName | None = None
     archived: Flag | None = None
+    autofill: Autofill | None = None
+    autofill_ahead_days: int | None = Field(default=None, ge=1, le=30)
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -47,5 +53,7 @@ class ObjectiveOut(Output):
     active_weekdays: list[int]
     timezone: str
     archived: bool
+    autofill: str
+    autofill_ahead_days: int
     created_at: datetime
     updated_at: datetime

@@ -89,3 +89,17 @@ class Slot(Base):
     weekday: Mapped[int] = mapped_column(Integer)  # Monday = 0
     time: Mapped[str] = mapped_column(String(5))  # "HH:MM"
     channel_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
+class AutofillClaim(Base):
+    """One auto-fill per objective-day, however many processes see the gap: the insert
+    is the claim, made in the write transaction of the post it fills the day with."""
+
+    __tablename__ = "autofill_claims"
+
+    objective_id: Mapped[str] = mapped_column(
+        ForeignKey("objectives.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    post_id: Mapped[str | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -42,9 +42,11 @@ class _Taken(Exception):
 
 def refuse_in_batch(items: Sequence[PostCreate]) -> None:
     problems = [
-        FieldProblem(("body", "posts", i, field), "a batch holds no recurring or queued post")
+        FieldProblem(
+            ("body", "posts", i, field), "a batch holds no recurring, queued or library post"
+        )
         for i, item in enumerate(items)
-        for field in ("recurrence", "timezone", "queue")
+        for field in ("recurrence", "timezone", "queue", "evergreen")
         if getattr(item, field) not in (None, False)
     ]
     if problems:
@@ -63,7 +65,13 @@ def _unbatched(problems: Sequence[FieldProblem]) -> list[FieldProblem]:
 def _items(template: PostCreate, times: Sequence[datetime]) -> list[PostCreate]:
     return [
         template.model_copy(
-            update={"scheduled_at": at, "recurrence": None, "timezone": None, "queue": False}
+            update={
+                "scheduled_at": at,
+                "recurrence": None,
+                "timezone": None,
+                "queue": False,
+                "evergreen": False,
+            }
         )
         for at in times
     ]
@@ -84,6 +92,7 @@ def _template(series: Series) -> PostCreate:
         recurrence=None,
         timezone=None,
         queue=False,
+        evergreen=False,
     )
 
 

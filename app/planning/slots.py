@@ -88,15 +88,16 @@ def _times(
 
 
 def next_free(
-    session: Session, objective_id: str, *, now: datetime, days: int
+    session: Session, objective_id: str, *, now: datetime, days: int, first: date | None = None
 ) -> tuple[datetime, Slot] | None:
-    """The objective's first slot time from now on with no scheduled post in it."""
+    """The objective's first slot time from now (and from day `first`) on, over `days`
+    days, with no scheduled post in it."""
     objective = objectives.get(session, objective_id)
     slots = of(session, objective_id)
     zone = ZoneInfo(objective.timezone)
     candidates = [
         (at, slot)
-        for at, slot in _times(slots, zone, now.astimezone(zone).date(), days)
+        for at, slot in _times(slots, zone, first or now.astimezone(zone).date(), days)
         if at >= now - PAST_GRACE + timedelta(seconds=1)
     ]
     if not candidates:

@@ -8,8 +8,9 @@ from fastapi import APIRouter, BackgroundTasks, Body, Query, status
 
 from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
+from app.objectives import service as objectives
 from app.pagination import Page, PageDep
-from app.planning import blackouts, pause, slots
+from app.planning import blackouts, library, pause, slots
 from app.planning import series as service
 from app.planning.schemas import (
     MAX_SLOTS,
@@ -24,6 +25,7 @@ from app.planning.schemas import (
     SlotOut,
 )
 from app.posts import flows
+from app.posts.schemas import PostOut
 from app.posts.service import get as get_post
 from app.schemas import Day
 
@@ -177,3 +179,30 @@ def put_slots(
     """Replace the objective's slots: `[{"weekday": 0, "time": "09:30", "channel_ids":
     [...]}]`. A post with `"queue": true` takes the next free one."""
     return [SlotOut.model_validate(s) for s in slots.replace(session, objective_id, body)]
+
+
+@router.get("/objectives/{objective_id}/library")
+def get_library(
+    objective_id: str, session: SessionDep, page: PageDep, _: ApiViewer
+) -> Page[PostOut]:
+    """The objective's evergreen posts (created with `"evergreen": true`), oldest first."""
+    objectives.get(session, objective_id)
+    items, total = library.library_of(session, objective_id, limit=page.limit, offset=page.offset)
+    return Page(items=[get_post(session, p.id) for p in items], total=total)
+
+
+@router.post("/alerts/{alert_id}/fill", status_code=status.HTTP_201_CREATED)
+def fill_alert(
+    alert_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+    user: ApiEditor,
+    after: BackgroundTasks,
+) -> PostOut:
+    """Fill an open `objective_uncovered` alert's day from the objective's evergreen
+    library, as auto-fill would: the post made (`filled_from`, `auto_filled`). 409 when
+    there is nothing to fill it with, or it was filled already."""
+    post = library.fill_alert(session, runtime, alert_id=alert_id, user=user, now=now)
+    after.add_task(runtime.wake_dispatcher)
+    return get_post(session, post.id)

@@ -124,6 +124,13 @@ class Post(Base):
         ForeignKey("series.id", ondelete="SET NULL"), index=True
     )
     series_detached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # planning: a post of its objective's evergreen library (never on the calendar),
+    # and a copy of one made to fill an uncovered day.
+    evergreen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    filled_from: Mapped[str | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL"), index=True
+    )
+    auto_filled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="post", cascade="all, delete-orphan", order_by="Delivery.created_at"

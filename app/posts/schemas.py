@@ -37,6 +37,8 @@ class PostCreate(Input):
     timezone: TimeZoneName | None = None
     # planning: take the next free posting slot of the post's one objective.
     queue: Flag = False
+    # planning: keep it in its objective's evergreen library instead of the calendar.
+    evergreen: Flag = False
 
 
 class PostUpdate(Input):
@@ -87,6 +89,9 @@ class PostOut(Output):
     deliveries: list[DeliveryOut]
     # planning: the series this post is an occurrence of, if any.
     series_id: str | None = None
+    evergreen: bool = False
+    filled_from: str | None = None
+    auto_filled: bool = False
 
 
 class PostWithCoverage(PostOut):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
-from app.planning import blackouts, series, slots
+from app.planning import blackouts, library, series, slots
 from app.posts import flows, service
 from app.posts.schemas import (
     DeliveryOut,
@@ -36,6 +36,10 @@ def create_post(
     user: ApiEditor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
+    if body.evergreen:
+        # planning: kept in the objective's library, not on the calendar.
+        kept = library.create_library_post(session, runtime, data=body, user=user, now=now)
+        return with_coverage(session, runtime, now, after, service.get(session, kept.id))
     if body.queue:
         # planning: the time (and default channels) of the objective's next free slot.
         body = slots.queued(session, body, now=now, days=runtime.settings.recurrence_horizon_days)

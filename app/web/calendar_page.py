@@ -118,6 +118,7 @@ def _undated_drafts(session: SessionDep) -> list[Post]:
                 Post.scheduled_at.is_(None),
                 Post.state == PostState.draft,
                 Post.kind == PostKind.post,
+                Post.evergreen.is_(False),  # planning: library posts are not drafts
             )
             .order_by(Post.updated_at.desc())
             .limit(20)
