@@ -276,7 +276,7 @@ def fill_alert(
     session: Session, runtime: Runtime, *, alert_id: str, user: User, now: datetime
 ) -> Post:
     """POST /alerts/{id}/fill: take the alert's suggestion."""
-    fill = suggestion(session, alert_id, now=now, cooldown=_cooldown(runtime))
+    fill = suggestion(session, alert_id, now=now, cooldown=cooldown(runtime))
     if fill is None:
         raise Conflict(
             "nothing to fill this day with: no free slot, or no library post out of its cooldown"
@@ -287,7 +287,7 @@ def fill_alert(
         raise Conflict("the day was filled already") from None
 
 
-def _cooldown(runtime: Runtime) -> timedelta:
+def cooldown(runtime: Runtime) -> timedelta:
     return timedelta(days=runtime.settings.evergreen_cooldown_days)
 
 

@@ -10,6 +10,7 @@ from app.alerts.announce import alert_link
 from app.alerts.models import AlertStatus
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import Conflict, NotFound
+from app.planning import library
 from app.web.infrastructure import (
     PageEditor,
     PageError,
@@ -17,6 +18,7 @@ from app.web.infrastructure import (
     csrf_protect,
     redirect,
     render,
+    runtime_of,
 )
 
 router = APIRouter(
@@ -25,7 +27,7 @@ router = APIRouter(
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, session: SessionDep, user: PageViewer) -> Response:
+def alerts_page(request: Request, session: SessionDep, now: NowDep, user: PageViewer) -> Response:
     sections = []
     for status, title, limit in (
         (AlertStatus.open, "Open", 200),
@@ -34,10 +36,15 @@ def alerts_page(request: Request, session: SessionDep, user: PageViewer) -> Resp
     ):
         items, total = alerts.list_(session, status=status, kind=None, limit=limit, offset=0)
         sections.append((status.value, title, items, total))
+    # planning: the "Fill with ..." action of uncovered days (auto-fill "suggest").
+    unresolved = [a for _, _, items, _ in sections[:2] for a in items]
+    fills = library.suggestions(
+        session, unresolved, now=now, cooldown=library.cooldown(runtime_of(request))
+    )
     return render(
         request,
         "alerts.html",
-        {"sections": sections, "link": lambda a: alert_link(a, "")},
+        {"sections": sections, "link": lambda a: alert_link(a, ""), "fills": fills},
         user=user,
         session=session,
     )

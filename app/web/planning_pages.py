@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.deps import NowDep, SessionDep, no_nul_in_url
-from app.planning import pause
+from app.errors import Conflict, InvalidInput, NotFound
+from app.planning import library, pause
 from app.planning.schemas import PauseIn
-from app.web.infrastructure import FormDep, PageEditor, PageError, csrf_protect, form_text, redirect
+from app.web.infrastructure import (
+    FormDep,
+    PageEditor,
+    PageError,
+    csrf_protect,
+    form_text,
+    redirect,
+    runtime_of,
+)
 
 router = APIRouter(
     include_in_schema=False, dependencies=[Depends(no_nul_in_url), Depends(csrf_protect)]
@@ -41,3 +50,21 @@ def pause_publishing(session: SessionDep, now: NowDep, user: PageEditor, form: F
 def resume_publishing(session: SessionDep, now: NowDep, _: PageEditor, form: FormDep) -> Response:
     pause.resume(session, now=now)
     return redirect(_back(form_text(form, "back")), notice="resumed")
+
+
+@router.post("/alerts/{alert_id}/fill")
+def fill_alert(
+    alert_id: str, request: Request, session: SessionDep, now: NowDep, user: PageEditor
+) -> Response:
+    """The alerts page's "Fill with ...": the day filled from the evergreen library."""
+    try:
+        post = library.fill_alert(
+            session, runtime_of(request), alert_id=alert_id, user=user, now=now
+        )
+    except NotFound as exc:
+        raise PageError(404, "No such alert", str(exc)) from None
+    except Conflict as exc:
+        raise PageError(409, "Cannot fill the day", exc.message) from None
+    except InvalidInput as exc:
+        raise PageError(422, "Cannot fill the day", str(exc)) from None
+    return redirect(f"/posts/{post.id}", notice="scheduled")

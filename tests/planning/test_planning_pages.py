@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from app.runtime import Runtime
 from app.users.models import Role
-from tests.helpers import API
+from tests.helpers import API, objective, webhook_channel
 from tests.web.test_pages import csrf, login, make_user
 
 
@@ -65,3 +65,28 @@ def test_blackout_days_are_shown_on_the_calendar(
     assert login(client, "viewer@example.org").status_code == 303
     page = client.get("/calendar", params={"date": "2026-11-25"}).text
     assert page.count("Blackout: every objective: Public holiday") == 2
+
+
+def test_an_uncovered_day_is_filled_with_one_click(
+    client: TestClient, runtime: Runtime, admin: dict[str, str], editor: dict[str, str]
+) -> None:
+    hook = webhook_channel(client, admin)["id"]
+    obj = objective(client, admin, autofill="suggest", autofill_ahead_days=2)["id"]
+    slot = [{"weekday": 1, "time": "10:00", "channel_ids": [hook]}]
+    client.put(f"{API}/objectives/{obj}/slots", json=slot, headers=editor)
+    body = {"text": "Evergreen tip", "objective_ids": [obj], "channel_ids": [hook]}
+    client.post(f"{API}/posts", json={**body, "evergreen": True}, headers=editor)
+    opened = client.post(f"{API}/coverage/check", headers=editor).json()["opened"]
+    tomorrow = next(a for a in opened if a["day"] == "2026-11-24")
+    make_user(runtime, "web-editor@example.org", Role.editor)
+    assert login(client, "web-editor@example.org").status_code == 303
+    page = client.get("/alerts").text
+    assert page.count("Fill with “Evergreen tip” at 10:00") == 1  # only Tuesday has a slot
+    token = csrf(client, "/alerts")
+    done = client.post(
+        f"/alerts/{tomorrow['id']}/fill", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"].startswith("/posts/")
+    after = client.get("/alerts").text
+    assert "Fill with" not in after
+    assert "filled from the evergreen library with &#39;Evergreen tip&#39;" in after
