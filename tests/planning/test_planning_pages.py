@@ -90,3 +90,44 @@ def test_an_uncovered_day_is_filled_with_one_click(
     after = client.get("/alerts").text
     assert "Fill with" not in after
     assert "filled from the evergreen library with &#39;Evergreen tip&#39;" in after
+
+
+def test_the_weekly_slot_grid_edits_an_objectives_slots(
+    client: TestClient, runtime: Runtime, admin: dict[str, str], editor: dict[str, str]
+) -> None:
+    hook = webhook_channel(client, admin)["id"]
+    hook2 = webhook_channel(client, admin, name="Second hook")["id"]
+    obj = objective(client, admin)["id"]
+    make_user(runtime, "web-editor@example.org", Role.editor)
+    assert login(client, "web-editor@example.org").status_code == 303
+    assert f'href="/objectives/{obj}/slots"' in client.get("/coverage").text
+    page = client.get(f"/objectives/{obj}/slots")
+    assert page.status_code == 200 and 'id="times-6"' in page.text
+    token = csrf(client, f"/objectives/{obj}/slots")
+    bad = client.post(
+        f"/objectives/{obj}/slots",
+        data={"csrf_token": token, "times-0": "09:30, 25:00", "times-2": "10:00,10:00"},
+    )
+    assert bad.status_code == 422
+    assert "&#39;25:00&#39; is not a time" in bad.text and "the same weekday and time" in bad.text
+    assert 'value="09:30, 25:00"' in bad.text  # what was typed is kept
+    saved = client.post(
+        f"/objectives/{obj}/slots",
+        data={
+            "csrf_token": token,
+            "times-0": "09:30, 17:00",
+            "channels-0": [hook, hook2],
+            "times-4": "12:00",
+            "channels-4": hook,
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    got = client.get(f"{API}/objectives/{obj}/slots", headers=editor).json()
+    assert [(s["weekday"], s["time"], sorted(s["channel_ids"])) for s in got] == [
+        (0, "09:30", sorted([hook, hook2])),
+        (0, "17:00", sorted([hook, hook2])),
+        (4, "12:00", [hook]),
+    ]
+    assert 'value="09:30, 17:00"' in client.get(f"/objectives/{obj}/slots").text
+    assert client.get("/objectives/nope/slots").status_code == 404
