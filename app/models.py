@@ -1,6 +1,6 @@
 """Every model, imported in one place so that Base.metadata is complete (Alembic, tests)."""
 
-from app.alerts.models import Alert
+from app.alerts.models import Alert, AlertDigest
 from app.channels.models import Channel
 from app.db import Base
 from app.media.models import Media
@@ -11,6 +11,7 @@ from app.users.models import ApiToken, LoginAttempt, User
 
 __all__ = [
     "Alert",
+    "AlertDigest",
     "ApiToken",
     "AutofillClaim",
     "Base",

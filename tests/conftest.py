@@ -77,6 +77,7 @@ CLEAR_ORDER = (
     "blackouts",
     "slots",
     "autofill_claims",
+    "alert_digests",
     # exchange
     "delivery_attempts",
     "alerts",  # cascades to the alert announcement posts

@@ -105,23 +105,33 @@ def test_pause_and_resume_are_announced_and_alerts_are_never_held(
     client: TestClient, admin: dict[str, str], editor: dict[str, str], runtime: Runtime
 ) -> None:
     alerts = webhook_channel(client, admin, name="Alerts room", receives_alerts=True)
+
+    def messages() -> list[str]:
+        with transaction(runtime.sessions) as session:
+            announce(session, now=runtime.clock.now(), base_url="http://cadence.test")
+            return [p.title or "" for p in session.scalars(select(Post).order_by(Post.id))]
+
     _pause(client, editor, "all", "Mourning")
     state = client.get(f"{API}/pause", headers=editor).json()
     assert state["scope"] == "all" and state["reason"] == "Mourning"
+    assert messages() == ["Cadence alerts: 1 need action now"]
     client.delete(f"{API}/pause", headers=editor)
-    with transaction(runtime.sessions) as session:
-        announce(session, now=runtime.clock.now(), base_url="http://cadence.test")
+    # A resumed pause is news by itself (other resolutions wait for the next message).
+    assert sorted(messages()) == [
+        "Cadence alerts: 0 need action now, 1 resolved",
+        "Cadence alerts: 1 need action now",
+    ]
     _pause(client, editor, "all", "Again")
     with transaction(runtime.sessions) as session:
         announce(session, now=runtime.clock.now(), base_url="http://cadence.test")
-        texts = sorted(p.text.split("\n")[0] for p in session.scalars(select(Post)))
+        texts = [p.text for p in session.scalars(select(Post))]
         kinds = {a.kind for a in session.scalars(select(Alert))}
     assert kinds == {"publishing_paused"}
-    assert texts == [
-        "Publishing paused (every post) by editor@example.org: Again",
-        "Publishing paused (every post) by editor@example.org: Mourning",
-        "Resolved: Publishing paused (every post) by editor@example.org: Mourning",
-    ]
+    said = "- Publishing paused (every post) by editor@example.org: {}"
+    assert sum(said.format("Mourning") + " http://cadence.test/alerts" in t for t in texts) == 1
+    assert sum(said.format("Again") + " http://cadence.test/alerts" in t for t in texts) == 1
+    [resumed] = [t for t in texts if "Resolved since the last message:" in t]
+    assert said.format("Mourning") + "\n" in resumed
     # Paused or not, the announcements are claimed.
     jobs = claim(runtime, limit=10, per_channel=5)
     assert len(jobs) == 3 and _channels(jobs) == {alerts["id"]}
