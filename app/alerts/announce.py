@@ -140,15 +140,21 @@ def _never_said(session: Session, now: datetime) -> None:
     )
 
 
-def _lines(alerts: Sequence[Alert], names: dict[str, str], base_url: str) -> list[str]:
-    """Alerts grouped by objective (by name), the others last."""
+def by_objective(alerts: Sequence[Alert], names: dict[str, str]) -> list[tuple[str, list[Alert]]]:
+    """Alerts grouped by objective name, the alerts of no objective last (the messages
+    and the alerts page group the same way)."""
     groups: dict[str, list[Alert]] = {}
     for alert in alerts:
         groups.setdefault(names.get(alert.objective_id or "", OTHER), []).append(alert)
+    order = sorted(groups, key=lambda n: (n == OTHER, n.casefold()))
+    return [(name, groups[name]) for name in order]
+
+
+def _lines(alerts: Sequence[Alert], names: dict[str, str], base_url: str) -> list[str]:
     out: list[str] = []
-    for name in sorted(groups, key=lambda n: (n == OTHER, n.casefold())):
+    for name, group in by_objective(alerts, names):
         out.append(f"*{name}*")
-        out += [f"- {a.message.replace('*', '')} {alert_link(a, base_url)}" for a in groups[name]]
+        out += [f"- {a.message.replace('*', '')} {alert_link(a, base_url)}" for a in group]
     return out
 
 
@@ -278,4 +284,4 @@ def _send(
     return 1
 
 
-__all__ = ["Times", "alert_link", "announce", "is_urgent"]
+__all__ = ["Times", "alert_link", "announce", "by_objective", "is_urgent"]

@@ -131,3 +131,23 @@ def test_the_weekly_slot_grid_edits_an_objectives_slots(
     ]
     assert 'value="09:30, 17:00"' in client.get(f"/objectives/{obj}/slots").text
     assert client.get("/objectives/nope/slots").status_code == 404
+
+
+def test_the_alerts_page_groups_as_the_messages_do(
+    client: TestClient, runtime: Runtime, admin: dict[str, str], editor: dict[str, str]
+) -> None:
+    objective(client, admin, name="Zebra crossings")
+    objective(client, admin, name="Advice")
+    client.post(f"{API}/coverage/check", headers=editor)  # 09:00: nothing urgent yet
+    make_user(runtime, "viewer@example.org", Role.viewer)
+    assert login(client, "viewer@example.org").status_code == 303
+    page = client.get("/alerts").text
+    now_part = page[page.index("Needs action now") : page.index("Not covered yet (in the")]
+    later_part = page[page.index("Not covered yet (in the") : page.index("Acknowledged")]
+    assert "alert-group" not in now_part
+    assert later_part.index(">Advice</h3>") < later_part.index(">Zebra crossings</h3>")
+    assert later_part.count('class="alert open"') == 14
+    runtime.clock.set(runtime.clock.now().replace(hour=12, minute=5))  # type: ignore[attr-defined]
+    page = client.get("/alerts").text
+    now_part = page[page.index("Needs action now") : page.index("Not covered yet (in the")]
+    assert now_part.count('class="alert open"') == 2  # today, for each objective
