@@ -116,7 +116,12 @@ def create_series(
     first = recurrence.first(rule, start, after=start)
     if first is None:
         raise invalid("recurrence", "the rule yields no occurrence from scheduled_at")
-    horizon = max(now + timedelta(days=runtime.settings.recurrence_horizon_days), first + SECOND)
+    try:
+        horizon = max(
+            now + timedelta(days=runtime.settings.recurrence_horizon_days), first + SECOND
+        )
+    except OverflowError:  # a first time in the last second of year 9999
+        raise invalid("scheduled_at", "is outside the range of supported times") from None
     times = [first, *_times(rule, start, after=first + SECOND, before=horizon)]
     try:
         posts = flows.create_posts(session, runtime, items=_items(data, times), user=user, now=now)

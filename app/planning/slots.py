@@ -8,7 +8,7 @@ across daylight-saving changes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -75,16 +75,20 @@ def replace(session: Session, objective_id: str, slots: Sequence[SlotIn]) -> lis
 
 def _times(
     slots: Sequence[Slot], zone: ZoneInfo, first: date, days: int
-) -> list[tuple[datetime, Slot]]:
-    out = []
+) -> Iterator[tuple[datetime, Slot]]:
+    """The slots' times, day by day, soonest first (lazily: the caller stops early)."""
+    by_weekday: dict[int, list[Slot]] = {}
+    for slot in sorted(slots, key=lambda s: s.time):
+        by_weekday.setdefault(slot.weekday, []).append(slot)
     for n in range(days):
         day = first + timedelta(days=n)
-        for slot in slots:
-            if slot.weekday == day.weekday():
-                hour, minute = slot.time.split(":")
-                local = datetime(day.year, day.month, day.day, int(hour), int(minute), tzinfo=zone)
-                out.append((local.astimezone(UTC), slot))
-    return sorted(out, key=lambda pair: pair[0])
+        times = []
+        for slot in by_weekday.get(day.weekday(), []):
+            hour, minute = slot.time.split(":")
+            local = datetime(day.year, day.month, day.day, int(hour), int(minute), tzinfo=zone)
+            times.append((local.astimezone(UTC), slot))
+        # A daylight-saving change can reorder two slots of one day.
+        yield from sorted(times, key=lambda pair: pair[0])
 
 
 def next_free(
@@ -94,14 +98,13 @@ def next_free(
     days, with no scheduled post in it."""
     objective = objectives.get(session, objective_id)
     slots = of(session, objective_id)
-    zone = ZoneInfo(objective.timezone)
-    candidates = [
-        (at, slot)
-        for at, slot in _times(slots, zone, first or now.astimezone(zone).date(), days)
-        if at >= now - PAST_GRACE + timedelta(seconds=1)
-    ]
-    if not candidates:
+    if not slots:
         return None
+    zone = ZoneInfo(objective.timezone)
+    start = first or now.astimezone(zone).date()
+    earliest = now - PAST_GRACE + timedelta(seconds=1)
+    # Every scheduled post of the objective in the window (at most what was planned).
+    low = datetime(start.year, start.month, start.day, tzinfo=UTC) - timedelta(days=1)
     taken = set(
         session.scalars(
             select(Post.scheduled_at)
@@ -109,12 +112,19 @@ def next_free(
             .where(
                 post_objectives.c.objective_id == objective_id,
                 Post.state == PostState.scheduled,
-                Post.scheduled_at >= candidates[0][0],
-                Post.scheduled_at <= candidates[-1][0],
+                Post.scheduled_at >= low,
+                Post.scheduled_at <= low + timedelta(days=days + 2),
             )
         )
     )
-    return next(((at, slot) for at, slot in candidates if at not in taken), None)
+    return next(
+        (
+            (at, slot)
+            for at, slot in _times(slots, zone, start, days)
+            if at >= earliest and at not in taken
+        ),
+        None,
+    )
 
 
 def queued(session: Session, data: PostCreate, *, now: datetime, days: int) -> PostCreate:
