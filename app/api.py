@@ -12,6 +12,7 @@ from app.exchange.views import router as exchange
 from app.insights.views import router as insights
 from app.media.views import router as media
 from app.objectives.views import router as objectives
+from app.planning.views import router as series
 from app.posts.views import router as posts
 from app.reports.views import router as reports
 from app.users.views import tokens, users
@@ -33,6 +34,7 @@ for feature in (
     # connecting accounts
     # team workflow
     # planning
+    series,
     # exchange
     # insights
     insights,

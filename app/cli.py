@@ -300,7 +300,7 @@ def user_set_password(email: str, role: str | None, password_stdin: bool) -> Non
 @main.command("check-coverage")
 def check_coverage() -> None:
     """Run the coverage check now: open and resolve alerts, and queue their announcements."""
-    from app.alerts.announce import announce
+    from app.alerts.announce import Times, announce
     from app.coverage.service import check
     from app.db import transaction
 
@@ -308,7 +308,9 @@ def check_coverage() -> None:
     now = runtime.clock.now()
     with transaction(runtime.sessions) as session:
         result = check(session, now=now, lookahead_days=runtime.settings.coverage_lookahead_days)
-        announced = announce(session, now=now, base_url=runtime.settings.base_url)
+        announced = announce(
+            session, now=now, base_url=runtime.settings.base_url, times=Times.of(runtime.settings)
+        )
     click.echo(
         f"coverage checked: {len(result.opened)} alert(s) opened, {len(result.resolved)} resolved, "
         f"{announced} announcement(s) queued for the alert channels"

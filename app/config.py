@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     # Team workflow: contributors, approval, guardrails, champions
 
     # Planning: recurring posts, slots, the evergreen library, pause, grouped alerts
+    # Occurrences of a recurring post exist this many days ahead (the first always).
+    recurrence_horizon_days: int = Field(default=90, ge=1, le=3660)
+    # How often each process makes the occurrences that came within the horizon.
+    recurrence_interval_seconds: int = Field(default=3600, ge=5)
+    # A library post is not copied to a channel again within this many days.
+    evergreen_cooldown_days: int = Field(default=14, ge=0, le=3660)
+    # Local times (CADENCE_TIMEZONE, "HH:MM"): today's uncovered objectives are urgent
+    # from urgent_after; days further ahead go in one daily summary at summary_at.
+    urgent_after: str = "12:00"
+    summary_at: str = "09:00"
 
     # Exchange: spreadsheets, calendar feeds, versions, threads, tracked links
     # A spreadsheet of posts may be larger than a JSON body (5,000 rows is ~1-2 MiB).
@@ -134,6 +144,16 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
+
+    @field_validator("urgent_after", "summary_at")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        hour, sep, minute = value.strip().partition(":")
+        if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2):
+            raise ValueError(f"{value!r} is not a time of day as HH:MM")
+        if not (0 <= int(hour) <= 23 and 0 <= int(minute) <= 59):
+            raise ValueError(f"{value!r} is not a time from 00:00 to 23:59")
+        return f"{int(hour):02d}:{minute}"
 
     @field_validator("outbound_allow")
     @classmethod

@@ -1,6 +1,6 @@
 """Every model, imported in one place so that Base.metadata is complete (Alembic, tests)."""
 
-from app.alerts.models import Alert
+from app.alerts.models import Alert, AlertDigest
 from app.channels.models import Channel
 from app.connect.models import ChannelToken, ConnectState
 from app.db import Base
@@ -8,13 +8,17 @@ from app.exchange.models import CalendarFeed, DeliveryPart
 from app.insights.models import DeliveryMetric, Digest, MetricSchedule, TrackedLink
 from app.media.models import Media
 from app.objectives.models import Objective
+from app.planning.models import AutofillClaim, Blackout, PauseSwitch, Series, Slot
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
 from app.users.models import ApiToken, LoginAttempt, User
 
 __all__ = [
     "Alert",
+    "AlertDigest",
     "ApiToken",
+    "AutofillClaim",
     "Base",
+    "Blackout",
     "CalendarFeed",
     "Channel",
     "ChannelToken",
@@ -28,8 +32,11 @@ __all__ = [
     "Media",
     "MetricSchedule",
     "Objective",
+    "PauseSwitch",
     "Post",
     "PostMedia",
+    "Series",
+    "Slot",
     "TrackedLink",
     "User",
     "post_objectives",

@@ -20,6 +20,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app.connect.keeper import keep_tokens
 from app.insights.collect import Collector
 from app.insights.digest import DIGEST_CHECK_SECONDS, send_digest_job
+from app.planning.library import autofill_all
+from app.planning.series import extend_all
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
 
@@ -58,6 +60,8 @@ class Scheduler:
             ),
             # team workflow
             # planning
+            ("extend-series", self._extend_series, settings.recurrence_interval_seconds),
+            ("autofill", self._autofill, settings.coverage_interval_seconds),
             # exchange
             # insights
             ("collect-metrics", self.collector.collect, settings.metrics_interval_seconds),
@@ -88,6 +92,20 @@ class Scheduler:
 
     async def _send_digest(self) -> None:  # insights
         await send_digest_job(self.runtime, self.dispatcher.wake)
+
+    async def _extend_series(self) -> None:
+        """Occurrences of recurring posts that came within the horizon (app/planning)."""
+        now = self.runtime.clock.now()
+        made = await asyncio.to_thread(extend_all, self.runtime, now=now)
+        if made:
+            log.info("recurring posts: %d occurrences made", made, extra={"made": made})
+
+    async def _autofill(self) -> None:
+        """Uncovered days filled from the evergreen library (app/planning/library.py)."""
+        made = await asyncio.to_thread(autofill_all, self.runtime, now=self.runtime.clock.now())
+        if made:
+            log.info("auto-fill: %d posts made from the library", made, extra={"made": made})
+            self.dispatcher.wake()
 
     def _tracked(self, func: Callable[[], Awaitable[None] | None]) -> Callable[[], Awaitable[None]]:
         """`func` as a coroutine job whose runs stop() can wait for."""

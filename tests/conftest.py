@@ -108,6 +108,12 @@ CLEAR_ORDER = (
     "channel_tokens",
     # team workflow
     # planning
+    "series",  # its occurrences keep their posts (series_id is set to null)
+    "pause_switch",
+    "blackouts",
+    "slots",
+    "autofill_claims",
+    "alert_digests",
     # exchange
     # insights
     "digests",

@@ -132,4 +132,4 @@ def scheduled_post(
 
 def as_read(answer: dict[str, Any]) -> dict[str, Any]:
     """A write's answer as GET shows it: without the objective-days the write touched."""
-    return {k: v for k, v in answer.items() if k != "coverage"}
+    return {k: v for k, v in answer.items() if k not in ("coverage", "warnings")}

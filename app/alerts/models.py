@@ -15,6 +15,8 @@ class AlertKind(StrEnum):
     delivery_failed = "delivery_failed"
     delivery_unknown = "delivery_unknown"
     channel_needs_reconnect = "channel_needs_reconnect"
+    # planning: publishing is paused (app/planning/pause.py); resolved on resume.
+    publishing_paused = "publishing_paused"
 
 
 class AlertStatus(StrEnum):
@@ -56,3 +58,17 @@ class Alert(Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # planning: how it was resolved, when something did it (an auto-filled post).
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    # planning: when a message said it opened, and said it resolved (app/alerts/announce.py).
+    announced_open_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    announced_resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AlertDigest(Base):
+    """planning: one daily summary per local day, however many processes announce."""
+
+    __tablename__ = "alert_digests"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime())

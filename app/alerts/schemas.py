@@ -19,3 +19,4 @@ class AlertOut(Output):
     acknowledged_at: datetime | None
     acknowledged_by_id: str | None
     resolved_at: datetime | None
+    resolution_note: str | None = None

@@ -33,6 +33,7 @@ from app.alerts.service import open_alert, resolve_alert
 from app.coverage.days import day_bounds, days, local_today, required
 from app.db import UTCDateTime
 from app.objectives.models import Objective
+from app.planning.daysoff import NO_DAYS_OFF, DaysOff, days_off
 from app.posts.models import Delivery, DeliveryStatus, Post, PostKind, PostState, post_objectives
 
 COVERAGE_KINDS = (AlertKind.objective_uncovered, AlertKind.objective_missed)
@@ -283,11 +284,14 @@ def _ids(joined: str | None) -> tuple[str, ...]:
     return tuple(sorted(joined.split(","))) if joined else ()
 
 
-def cell(objective: Objective, day: date, found: Counts, *, now: datetime) -> Cell:
+def cell(
+    objective: Objective, day: date, found: Counts, *, now: datetime, off: DaysOff = NO_DAYS_OFF
+) -> Cell:
     return Cell(
         objective_id=objective.id,
         day=day,
-        required=required(objective, day),
+        # planning: a blackout day requires nothing.
+        required=0 if (objective.id, day) in off else required(objective, day),
         planned=found.planned,
         published=found.published,
         failed=found.failed,
@@ -307,8 +311,9 @@ def cells(
     with_ids: bool = False,
 ) -> list[Cell]:
     found = counts(session, objectives, start, end, with_ids=with_ids)
+    off = days_off(session, [o.id for o in objectives], start, end)
     return [
-        cell(objective, day, found.get((objective.id, day), Counts()), now=now)
+        cell(objective, day, found.get((objective.id, day), Counts()), now=now, off=off)
         for objective in objectives
         for day in days(start, end)
     ]
@@ -513,8 +518,13 @@ def effect(
         if oid in by_id
     }
     found = counts_on(session, list(by_id.values()), wanted)
+    off = (
+        days_off(session, by_id, min(d for _, d in wanted), max(d for _, d in wanted))
+        if wanted
+        else NO_DAYS_OFF
+    )
     out = [
-        cell(by_id[oid], day, found.get((oid, day), Counts()), now=now)
+        cell(by_id[oid], day, found.get((oid, day), Counts()), now=now, off=off)
         for oid, day in sorted(wanted, key=lambda pair: (pair[1], by_id[pair[0]].name))
     ]
     verdicts = _verdicts(out, by_id, now=now, lookahead_days=lookahead_days)

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from sqlalchemy import func, select
 
-from app.alerts.announce import announce
+from app.alerts.announce import Times, announce
 from app.alerts.models import Alert
 from app.alerts.schemas import AlertOut
 from app.coverage import service
@@ -116,7 +116,7 @@ def coverage_check(
     result = service.check(
         session, now=now, lookahead_days=runtime.settings.coverage_lookahead_days
     )
-    announce(session, now=now, base_url=runtime.settings.base_url)
+    announce(session, now=now, base_url=runtime.settings.base_url, times=Times.of(runtime.settings))
     ids = result.opened + result.resolved
     alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(ids)))}
     after.add_task(runtime.wake_dispatcher)

@@ -30,6 +30,10 @@ class Objective(Base):
     utm_template: Mapped[str] = mapped_column(
         String(500), default=DEFAULT_TEMPLATE, server_default=DEFAULT_TEMPLATE
     )
+    # planning: fill uncovered days from the evergreen library (app/planning/autofill.py):
+    # off, suggest (a one-click action on the alert) or schedule (at once).
+    autofill: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
+    autofill_ahead_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

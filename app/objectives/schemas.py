@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
@@ -9,6 +9,7 @@ from app.exchange.utm import DEFAULT_TEMPLATE, template_problem
 from app.schemas import Color, Flag, Input, Name, Output, TimeZoneName
 
 Weekday = Annotated[int, Field(ge=0, le=6)]
+Autofill = Literal["off", "suggest", "schedule"]
 
 
 def _template(value: str) -> str:
@@ -37,6 +38,9 @@ class ObjectiveCreate(Input):
     track_clicks: Flag = False
     utm: Flag = False
     utm_template: UtmTemplate = DEFAULT_TEMPLATE
+    # planning: auto-fill uncovered days from the evergreen library.
+    autofill: Autofill = "off"
+    autofill_ahead_days: int = Field(default=2, ge=1, le=30)
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -52,6 +56,8 @@ class ObjectiveUpdate(Input):
     track_clicks: Flag | None = None
     utm: Flag | None = None
     utm_template: UtmTemplate | None = None
+    autofill: Autofill | None = None
+    autofill_ahead_days: int | None = Field(default=None, ge=1, le=30)
 
     _days = field_validator("active_weekdays")(_distinct_sorted)
 
@@ -68,5 +74,7 @@ class ObjectiveOut(Output):
     track_clicks: bool = False
     utm: bool
     utm_template: str
+    autofill: str
+    autofill_ahead_days: int
     created_at: datetime
     updated_at: datetime

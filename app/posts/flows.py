@@ -4,7 +4,7 @@ resolving their alerts, and the dispatcher is woken after the commit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,7 +77,10 @@ def create_posts(
     items: Sequence[PostCreate],
     user: User,
     now: datetime,
+    before_write: Callable[[], None] | None = None,
 ) -> list[Post]:
+    """`before_write` runs first in the write transaction (planning claims a series'
+    extension there, so that one process writes it)."""
     where = _paths(runtime)
     rules = run_outside_transaction(
         session,
@@ -85,6 +88,8 @@ def create_posts(
             session, items=items, user=user, now=now, rules=rules, **where
         ),
     )
+    if before_write is not None:
+        before_write()
     with session.begin_nested():
         return service.create_many(session, items=items, user=user, now=now, rules=rules, **where)
 
@@ -106,9 +111,12 @@ def update_post(
         ),
     )
     with session.begin_nested():
-        return service.update(
+        post = service.update(
             session, post_id=post_id, data=data, user=user, now=now, rules=rules, **where
         )
+        # planning: an occurrence edited on its own no longer follows its series' edits.
+        post.series_detached = post.series_id is not None
+        return post
 
 
 def _paths(runtime: Runtime) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     literal_column,
     text,
     true,
@@ -131,6 +132,19 @@ class Post(Base):
     updated_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # planning: an occurrence of a recurring post (app/planning); detached once edited
+    # on its own, so later edits of the series leave it as it is.
+    series_id: Mapped[str | None] = mapped_column(
+        ForeignKey("series.id", ondelete="SET NULL"), index=True
+    )
+    series_detached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # planning: a post of its objective's evergreen library (never on the calendar),
+    # and a copy of one made to fill an uncovered day.
+    evergreen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    filled_from: Mapped[str | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL"), index=True
+    )
+    auto_filled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="post", cascade="all, delete-orphan", order_by="Delivery.created_at"

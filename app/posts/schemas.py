@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 from app.coverage.schemas import CoverageCellOut
 from app.insights.schemas import MetricsOut
 from app.posts.status import PostStatus
-from app.schemas import Flag, Input, Output, UTCTime
+from app.schemas import Flag, Input, Output, TimeZoneName, UTCTime
 from connectors.base import HttpUrlStr
 
 # Longer texts fit no platform; the cap also bounds the work validation does per post.
@@ -56,6 +56,14 @@ class PostCreate(Input):
     # X: replies after the post, each to the one before; Facebook: a comment under it.
     thread: list[Text] = Field(default_factory=list, max_length=25)
     first_comment: Text | None = None
+    # planning: an RFC 5545 RRULE repeating the post from scheduled_at, read in
+    # `timezone` (default CADENCE_TIMEZONE); see app/planning/recurrence.py.
+    recurrence: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    timezone: TimeZoneName | None = None
+    # planning: take the next free posting slot of the post's one objective.
+    queue: Flag = False
+    # planning: keep it in its objective's evergreen library instead of the calendar.
+    evergreen: Flag = False
 
 
 class PostUpdate(Input):
@@ -122,12 +130,19 @@ class PostOut(Output):
     created_at: datetime
     updated_at: datetime
     deliveries: list[DeliveryOut]
+    # planning: the series this post is an occurrence of, if any.
+    series_id: str | None = None
+    evergreen: bool = False
+    filled_from: str | None = None
+    auto_filled: bool = False
 
 
 class PostWithCoverage(PostOut):
     """A post just created, changed or cancelled, with the objective-days it touched."""
 
     coverage: list[CoverageCellOut]
+    # planning: e.g. the post is scheduled on a blackout day (allowed, but said).
+    warnings: list[str] = Field(default_factory=list)
 
 
 # Posts one POST /posts/batch may create (app.posts.service.MAX_BATCH).

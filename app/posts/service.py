@@ -765,8 +765,15 @@ def calendar(
     status: PostStatus | None,
     limit: int,
     offset: int,
+    series_id: str | None = None,
 ) -> tuple[list[PostOut], int]:
-    query = select(Post).where(Post.kind == PostKind.post)
+    # planning: library (evergreen) posts are not on the calendar.
+    query = select(Post).where(Post.kind == PostKind.post, Post.evergreen.is_(False))
+    if series_id is not None:
+        # planning: a series' occurrences; its cancelled ones only when asked for.
+        query = query.where(Post.series_id == series_id)
+        if status is None:
+            query = query.where(Post.state != PostState.cancelled)
     if start is not None:
         query = query.where(Post.scheduled_at >= start)
     if end is not None:
@@ -827,4 +834,8 @@ def to_out(post: Post, status: str) -> PostOut:
         created_at=post.created_at,
         updated_at=post.updated_at,
         deliveries=[DeliveryOut.model_validate(d) for d in deliveries],
+        series_id=post.series_id,
+        evergreen=post.evergreen,
+        filled_from=post.filled_from,
+        auto_filled=post.auto_filled,
     )

@@ -10,6 +10,7 @@ from app.coverage.views import cell_out
 from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.insights.service import with_metrics
 from app.pagination import Page, PageDep
+from app.planning import blackouts, library, series, slots
 from app.posts import flows, service
 from app.posts.schemas import (
     DeliveryOut,
@@ -36,6 +37,25 @@ def create_post(
     user: ApiEditor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
+    if body.evergreen:
+        # planning: kept in the objective's library, not on the calendar.
+        kept = library.create_library_post(session, runtime, data=body, user=user, now=now)
+        return with_coverage(session, runtime, now, after, service.get(session, kept.id))
+    if body.queue:
+        # planning: the time (and default channels) of the objective's next free slot.
+        body = slots.queued(session, body, now=now, days=runtime.settings.recurrence_horizon_days)
+    if body.recurrence is not None or body.timezone is not None:
+        # planning: a recurring post; the answer is its first occurrence.
+        created = series.create_series(session, runtime, data=body, user=user, now=now)
+        cells = flows.after_post_change(
+            session, runtime, now=now, touched=flows.touches(*created), after=after
+        )
+        out = service.written_out(created[0])
+        return PostWithCoverage(
+            **dict(out),
+            coverage=[cell_out(c, False) for c in cells],
+            warnings=_warnings(session, out),
+        )
     post = flows.create_post(session, runtime, data=body, user=user, now=now)
     return with_coverage(session, runtime, now, after, service.written_out(post))
 
@@ -51,6 +71,7 @@ def create_posts(
 ) -> PostBatchOut:
     """Create up to 1,000 posts (each as for POST /posts) at once, all or none; a
     problem names the post's index, e.g. `["body", "posts", 3, "text"]`."""
+    series.refuse_in_batch(body.posts)
     created = flows.create_posts(session, runtime, items=body.posts, user=user, now=now)
     cells = flows.after_post_change(
         session, runtime, now=now, touched=flows.touches(*created), after=after
@@ -71,7 +92,10 @@ def calendar(
     objective_id: str | None = None,
     channel_id: str | None = None,
     status: PostStatus | None = None,
+    series_id: str | None = None,
 ) -> Page[PostOut]:
+    """`series_id`: the occurrences of a recurring post (cancelled ones only with
+    `status=cancelled`)."""
     items, total = service.calendar(
         session,
         start=from_,
@@ -81,6 +105,7 @@ def calendar(
         status=status,
         limit=page.limit,
         offset=page.offset,
+        series_id=series_id,
     )
     return Page(items=items, total=total)
 
@@ -136,7 +161,17 @@ def with_coverage(
         session, runtime, now=now, touched=flows.touches(before, out), after=after
     )
     # dict(out), not model_dump(): the fields are validated already.
-    return PostWithCoverage(**dict(out), coverage=[cell_out(c, False) for c in cells])
+    return PostWithCoverage(
+        **dict(out),
+        coverage=[cell_out(c, False) for c in cells],
+        warnings=_warnings(session, out),
+    )
+
+
+def _warnings(session: Session, out: PostOut) -> list[str]:
+    if out.status == PostStatus.cancelled:
+        return []
+    return blackouts.warnings(session, out.objective_ids, out.scheduled_at)
 
 
 @router.post("/deliveries/{delivery_id}/retry")

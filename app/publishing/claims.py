@@ -19,7 +19,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, exists, func, select, text, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 
@@ -28,11 +40,13 @@ from app.exchange.publishing import channel_copies
 from app.insights.links import track_links
 from app.media.models import Media
 from app.objectives.models import Objective
+from app.planning.pause import paused_scope
 from app.posts.models import (
     PENDING,
     Delivery,
     DeliveryStatus,
     Post,
+    PostKind,
     PostMedia,
     is_in_flight,
     is_pending,
@@ -63,12 +77,13 @@ class Job:
 
 
 @lru_cache
-def _due_query(per_channel: int) -> Select[Any]:
+def _due_query(per_channel: int, paused: str | None = None) -> Select[Any]:
     """Due deliveries, earliest first, keeping at most `per_channel` in flight on any channel.
 
     Driven by the channels table: for each channel, an index seek finds its next
     due deliveries (ix_deliveries_queue), so a claim costs the same whether a few
-    or a hundred thousand deliveries are waiting. Parameters: now, limit.
+    or a hundred thousand deliveries are waiting. Parameters: now, limit (and
+    held_before while paused: see _held).
     """
     busy = (
         select(Delivery.channel_id, func.count().label("n"))
@@ -85,6 +100,7 @@ def _due_query(per_channel: int) -> Select[Any]:
                 queued.channel_id == Channel.id,
                 is_pending(queued),
                 queued.next_attempt_at <= bindparam("now"),
+                *_held(queued, paused),
             )
             .order_by(queued.next_attempt_at, queued.id)
             .limit(1)
@@ -105,6 +121,17 @@ def _due_query(per_channel: int) -> Select[Any]:
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(bindparam("limit"))
     )
+
+
+def _held(queued: Any, paused: str | None) -> list[ColumnElement[bool]]:
+    """planning: while paused (app/planning/pause.py), the deliveries of the paused scope
+    are found only once their window has passed (to end `missed_window` as usual);
+    alert announcements are never held."""
+    if paused is None:
+        return []
+    in_scope = Channel.audience != "internal" if paused == "external" else true()
+    alert = exists().where(Post.id == queued.post_id, Post.kind == PostKind.alert)
+    return [or_(~in_scope, alert, queued.next_attempt_at < bindparam("held_before"))]
 
 
 @lru_cache
@@ -163,7 +190,13 @@ def claim_due(
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
     # Core, not ORM, execution: these plain column reads run many times a second.
     db = session.connection()
-    ids = list(db.scalars(_due_query(per_channel), {"now": now, "limit": limit}))
+    paused = paused_scope(session)
+    ids = list(
+        db.scalars(
+            _due_query(per_channel, paused),
+            {"now": now, "limit": limit, "held_before": now - max_lateness},
+        )
+    )
     if not ids:
         return []
     rows = list(db.execute(_details_query(postgres), {"ids": ids}))

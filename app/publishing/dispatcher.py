@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import httpx
 from sqlalchemy.orm import Session
 
-from app.alerts.announce import announce
+from app.alerts.announce import Times, announce
 from app.channels.service import save_channel_credentials
 from app.connect.tokens import refresher
 from app.coverage.service import check as coverage_check
@@ -231,7 +231,10 @@ class Dispatcher:
 
     async def announce_alerts(self) -> None:
         made = await self._db(
-            announce, now=self.runtime.clock.now(), base_url=self.settings.base_url
+            announce,
+            now=self.runtime.clock.now(),
+            base_url=self.settings.base_url,
+            times=Times.of(self.settings),
         )
         if made:
             self.wake()

@@ -21,6 +21,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         coverage_page,
         feeds_page,
         import_page,
+        planning_pages,
         post_routes,
     )
     from app.web.infrastructure import HERE, WebState, install_handlers
@@ -45,6 +46,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         connect_routes,
         # team workflow
         # planning
+        planning_pages,
         # exchange
         # insights
         redirects,

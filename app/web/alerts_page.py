@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from app.alerts import service as alerts
-from app.alerts.announce import alert_link
+from app.alerts.announce import Times, alert_link, by_objective, is_urgent
 from app.alerts.models import AlertStatus
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import Conflict, NotFound
+from app.objectives.models import Objective
+from app.planning import library
 from app.web.infrastructure import (
     PageEditor,
     PageError,
@@ -17,6 +20,7 @@ from app.web.infrastructure import (
     csrf_protect,
     redirect,
     render,
+    runtime_of,
 )
 
 router = APIRouter(
@@ -25,19 +29,59 @@ router = APIRouter(
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, session: SessionDep, user: PageViewer) -> Response:
-    sections = []
-    for status, title, limit in (
-        (AlertStatus.open, "Open", 200),
-        (AlertStatus.acknowledged, "Acknowledged", 200),
-        (AlertStatus.resolved, "Resolved lately", 50),
+def alerts_page(request: Request, session: SessionDep, now: NowDep, user: PageViewer) -> Response:
+    """Open alerts in two parts, as the messages say them: what needs action now, and
+    what waits for the daily summary; each part grouped by objective."""
+    found = {}
+    for status, limit in (
+        (AlertStatus.open, 200),
+        (AlertStatus.acknowledged, 200),
+        (AlertStatus.resolved, 50),
     ):
-        items, total = alerts.list_(session, status=status, kind=None, limit=limit, offset=0)
-        sections.append((status.value, title, items, total))
+        found[status] = alerts.list_(session, status=status, kind=None, limit=limit, offset=0)
+    every = [a for items, _ in found.values() for a in items]
+    objectives = {
+        o.id: o
+        for o in session.scalars(
+            select(Objective).where(Objective.id.in_({a.objective_id for a in every}))
+        )
+    }
+    names = {oid: o.name for oid, o in objectives.items()}
+    times = Times.of(runtime_of(request).settings)
+    opened, open_total = found[AlertStatus.open]
+    urgent = [
+        a
+        for a in opened
+        if is_urgent(a, objectives.get(a.objective_id or ""), now=now, times=times)
+    ]
+    later = [a for a in opened if a not in urgent]
+    sections = [
+        ("open-now", "open", "Needs action now", by_objective(urgent, names), len(urgent)),
+        (
+            "open-later",
+            "open",
+            "Not covered yet (in the daily summary)",
+            by_objective(later, names),
+            open_total - len(urgent),
+        ),
+    ]
+    for status, title in (
+        (AlertStatus.acknowledged, "Acknowledged"),
+        (AlertStatus.resolved, "Resolved lately"),
+    ):
+        items, total = found[status]
+        sections.append((status.value, status.value, title, by_objective(items, names), total))
+    # planning: the "Fill with ..." action of uncovered days (auto-fill "suggest").
+    fills = library.suggestions(
+        session,
+        [*opened, *found[AlertStatus.acknowledged][0]],
+        now=now,
+        cooldown=library.cooldown(runtime_of(request)),
+    )
     return render(
         request,
         "alerts.html",
-        {"sections": sections, "link": lambda a: alert_link(a, "")},
+        {"sections": sections, "link": lambda a: alert_link(a, ""), "fills": fills},
         user=user,
         session=session,
     )

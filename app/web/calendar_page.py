@@ -13,6 +13,7 @@ from app.coverage import service as coverage
 from app.deps import SessionDep, no_nul_in_url
 from app.objectives.models import Objective
 from app.pagination import MAX_OFFSET
+from app.planning import blackouts
 from app.posts import service as posts
 from app.posts.models import Post, PostKind, PostState
 from app.web import calendar as grid
@@ -99,6 +100,10 @@ def calendar_page(
             "status_icons": grid.STATUS,
             "drafts": _undated_drafts(session),
             "paged": paged,
+            # planning: blackout days, marked on the grid.
+            "blackouts": blackouts.on_days(
+                session, start, end, {o.id: o.name for o in every_objective}
+            ),
         },
         user=user,
         session=session,
@@ -113,6 +118,7 @@ def _undated_drafts(session: SessionDep) -> list[Post]:
                 Post.scheduled_at.is_(None),
                 Post.state == PostState.draft,
                 Post.kind == PostKind.post,
+                Post.evergreen.is_(False),  # planning: library posts are not drafts
             )
             .order_by(Post.updated_at.desc())
             .limit(20)

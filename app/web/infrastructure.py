@@ -21,6 +21,7 @@ from app.alerts.models import Alert, AlertStatus
 from app.db import transaction
 from app.deps import SessionDep
 from app.errors import FieldProblem
+from app.planning import pause
 from app.runtime import Runtime
 from app.schemas import FIRST_DAY, LAST_DAY
 from app.users.models import Role, User
@@ -210,6 +211,8 @@ NOTICES = {
     "tested": "Connection tested.",
     "connected": "The account is connected.",
     "imported": "The posts are imported.",
+    "paused": "Publishing is paused.",
+    "resumed": "Publishing has resumed.",
 }
 
 
@@ -235,6 +238,8 @@ def render(
         "can_edit": user is not None and has_role(user, Role.editor),
         "is_admin": user is not None and has_role(user, Role.admin),
         "path": request.url.path,
+        # planning: the pause switch in every page's header.
+        "pause": pause.pause_state(runtime, session) if user else None,
     }
     response = templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status

@@ -181,6 +181,8 @@ def test_every_form_control_has_a_label_and_the_calendar_fits_a_phone(
     unlabelled = """() => Array.from(document.querySelectorAll(
         'input:not([type=hidden]), select, textarea')).filter(
         e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.outerHTML)"""
+    # planning: the weekly slot grid of an objective (and the pause switch on every page).
+    slots = f"/objectives/{server.objective('Slots grid')['id']}/slots"
     for path in (
         "/posts/new",
         "/calendar",
@@ -189,10 +191,11 @@ def test_every_form_control_has_a_label_and_the_calendar_fits_a_phone(
         "/channels/new?platform=linkedin",
         "/profile",
         "/users",
+        slots,
     ):
         page.goto(path)
         assert page.evaluate(unlabelled) == [], path
     page.set_viewport_size({"width": 390, "height": 844})
-    for path in ("/calendar", "/posts/new", "/alerts", "/channels", "/insights", "/digest"):
+    for path in ("/calendar", "/posts/new", "/alerts", "/channels", "/insights", "/digest", slots):
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path

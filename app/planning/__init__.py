@@ -1,0 +1,1 @@
+"""Planning: recurring posts (series) that keep objectives covered by themselves."""
