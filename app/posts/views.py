@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, status
 from sqlalchemy.orm import Session
 
 from app.coverage.views import cell_out
-from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
+from app.deps import ApiContributor, ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
 from app.posts import flows, service
 from app.posts.schemas import (
@@ -32,7 +32,7 @@ def create_post(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: ApiEditor,
+    user: ApiContributor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     post = flows.create_post(session, runtime, data=body, user=user, now=now)
@@ -45,7 +45,7 @@ def create_posts(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: ApiEditor,
+    user: ApiContributor,
     after: BackgroundTasks,
 ) -> PostBatchOut:
     """Create up to 1,000 posts (each as for POST /posts) at once, all or none; a
@@ -96,7 +96,7 @@ def update_post(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: ApiEditor,
+    user: ApiContributor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     before = service.get(session, post_id)
@@ -111,7 +111,7 @@ def cancel_post(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: ApiEditor,
+    user: ApiContributor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     before = service.get(session, post_id)

@@ -26,6 +26,7 @@ from app.web.compose import ComposeForm, check_channels
 from app.web.infrastructure import (
     FormDep,
     PageBriefEditor,
+    PageContributor,
     PageEditor,
     PageError,
     PageViewer,
@@ -134,7 +135,7 @@ def _compose(
 def new_post(
     request: Request,
     session: SessionDep,
-    user: PageEditor,
+    user: PageContributor,
     day: str | None = None,
     objective: str | None = None,
 ) -> Response:
@@ -151,7 +152,7 @@ def create_post(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    user: PageEditor,
+    user: PageContributor,
     form: FormDep,
     after: BackgroundTasks,
 ) -> Response:
@@ -174,7 +175,9 @@ def create_post(
 
 
 @router.get("/posts/{post_id}/edit")
-def edit_post(post_id: str, request: Request, session: SessionDep, user: PageEditor) -> Response:
+def edit_post(
+    post_id: str, request: Request, session: SessionDep, user: PageContributor
+) -> Response:
     post = _get_post(session, post_id)
     form = ComposeForm.from_post(post, user_zone(user, runtime_of(request)))
     return _compose(request, session, user, form, post=post)
@@ -186,7 +189,7 @@ def update_post(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    user: PageEditor,
+    user: PageContributor,
     form: FormDep,
     after: BackgroundTasks,
 ) -> Response:
@@ -258,7 +261,7 @@ def cancel_post(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    user: PageEditor,
+    user: PageContributor,
     after: BackgroundTasks,
 ) -> Response:
     before = _get_post(session, post_id)
@@ -304,7 +307,9 @@ class CheckBody(BaseModel):
 
 
 @router.post("/web/validate")
-def validate(body: CheckBody, request: Request, session: SessionDep, _: PageEditor) -> JSONResponse:
+def validate(
+    body: CheckBody, request: Request, session: SessionDep, _: PageContributor
+) -> JSONResponse:
     """Each chosen channel's counter and problems, by its platform's own `validate`."""
     settings = runtime_of(request).settings
     ids = list(dict.fromkeys(body.channel_ids))
