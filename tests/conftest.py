@@ -71,6 +71,9 @@ def pg_migrated() -> str:
 CLEAR_ORDER = (
     # connecting accounts
     # team workflow
+    "post_comments",
+    "audit_entries",
+    "guardrails",
     # planning
     # exchange
     "delivery_attempts",

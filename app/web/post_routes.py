@@ -25,7 +25,7 @@ from app.web import calendar as grid
 from app.web.compose import ComposeForm, check_channels
 from app.web.infrastructure import (
     FormDep,
-    PageBriefEditor,
+    PageBriefContributor,
     PageContributor,
     PageEditor,
     PageError,
@@ -332,7 +332,7 @@ def validate(
 
 
 @router.post("/web/media")
-async def upload(request: Request, user: PageBriefEditor) -> Response:
+async def upload(request: Request, user: PageBriefContributor) -> Response:
     """The media API's own upload (same checks and answers), for a logged-in editor."""
     from app.media.views import upload_media
 
