@@ -11,6 +11,7 @@ from app.media.views import router as media
 from app.objectives.views import router as objectives
 from app.posts.views import router as posts
 from app.reports.views import router as reports
+from app.team.views import router as team
 from app.users.views import tokens, users
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(no_nul_in_url)])
@@ -27,6 +28,7 @@ for feature in (
     users,
     # connecting accounts
     # team workflow
+    team,
     # planning
     # exchange
 ):

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # Connecting accounts (OAuth flows) and the token life cycle
 
     # Team workflow: contributors, approval, guardrails, champions
+    # Editors' and admins' own posts to channels requiring approval wait for another's.
+    approval_for_editors: bool = False
+    # How long before its time a post still pending approval raises approval_overdue.
+    approval_warn_minutes: int = Field(default=120, ge=0, le=10_080)
 
     # Planning: recurring posts, slots, the evergreen library, pause, grouped alerts
 

@@ -22,6 +22,7 @@ from app.posts.schemas import (
 from app.posts.status import PostStatus
 from app.runtime import Runtime
 from app.schemas import UTCTime
+from app.team import hooks as team
 
 router = APIRouter(tags=["posts"])
 
@@ -116,6 +117,7 @@ def cancel_post(
 ) -> PostWithCoverage:
     before = service.get(session, post_id)
     service.cancel(session, post_id=post_id, user=user, now=now)
+    team.after_cancel(session, post_id, user=user, now=now)
     out = service.get(session, post_id)
     return with_coverage(session, runtime, now, after, out, before=before)
 

@@ -20,6 +20,7 @@ from app.posts import flows
 from app.posts import service as posts
 from app.posts.models import DeliveryAttempt, Post, PostKind
 from app.posts.schemas import MAX_TEXT_LENGTH, PostOut
+from app.team import hooks as team
 from app.users.models import User
 from app.web import calendar as grid
 from app.web.compose import ComposeForm, check_channels
@@ -267,6 +268,7 @@ def cancel_post(
     before = _get_post(session, post_id)
     try:
         posts.cancel(session, post_id=post_id, user=user, now=now)
+        team.after_cancel(session, post_id, user=user, now=now)
     except Conflict as exc:
         raise PageError(409, "The post cannot be cancelled", exc.message) from None
     flows.after_post_change(

@@ -1,0 +1,154 @@
+"""Guardrails: phrases a post may not contain (block) or that send it for approval.
+
+Matching is on whole words after NFKC normalisation and case folding. The text is
+split into words once (a fixed pattern, linear in the text); phrases are kept in a
+trie of words, and each word position walks it at most MAX_PHRASE_WORDS steps, so a
+check costs O(words x MAX_PHRASE_WORDS) however many guardrails there are. Admins
+give plain phrases, never patterns.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.channels.models import Channel
+from app.errors import FieldProblem, InvalidInput, NotFound, invalid
+from app.team.models import Guardrail, GuardrailAction, GuardrailAudience
+
+MAX_PHRASE_WORDS = 8
+_WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` after NFKC and case folding (then NFKC again: folding can
+    denormalise, e.g. "ǰ")."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return _WORD.findall(folded)
+
+
+@dataclass
+class _Node:
+    children: dict[str, _Node] = field(default_factory=dict)
+    rules: list[Guardrail] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Match:
+    rule: Guardrail
+    field: str
+
+
+class Matcher:
+    """The guardrails that apply to one post, as a trie of their phrases' words."""
+
+    def __init__(self, rules: Iterable[Guardrail]) -> None:
+        self.root = _Node()
+        for rule in rules:
+            node = self.root
+            for word in words(rule.phrase)[:MAX_PHRASE_WORDS]:
+                node = node.children.setdefault(word, _Node())
+            if node is not self.root:
+                node.rules.append(rule)
+
+    def find(self, text: str) -> list[Guardrail]:
+        """Every rule whose phrase occurs in `text` as whole words, each once."""
+        seen: dict[str, Guardrail] = {}
+        found = words(text)
+        for start in range(len(found)):
+            node = self.root
+            for word in found[start : start + MAX_PHRASE_WORDS]:
+                child = node.children.get(word)
+                if child is None:
+                    break
+                node = child
+                for rule in node.rules:
+                    seen.setdefault(rule.id, rule)
+        return list(seen.values())
+
+
+def applicable(session: Session, *, external: bool) -> list[Guardrail]:
+    audiences = [GuardrailAudience.all.value]
+    if external:
+        audiences.append(GuardrailAudience.external.value)
+    return list(session.scalars(select(Guardrail).where(Guardrail.audience.in_(audiences))))
+
+
+def matches(
+    session: Session, *, text: str, title: str | None, link: str | None, channels: Sequence[Channel]
+) -> list[Match]:
+    """The guardrails the post's text, title or link hits, for its channels' audiences."""
+    external = any(c.audience == "external" for c in channels)
+    rules = applicable(session, external=external)
+    if not rules:
+        return []
+    matcher = Matcher(rules)
+    found: list[Match] = []
+    for name, value in (("text", text), ("title", title), ("link", link)):
+        found += [Match(rule, name) for rule in matcher.find(value or "")]
+    return found
+
+
+def describe(match: Match) -> str:
+    rule = match.rule
+    verb = "is blocked" if rule.action == GuardrailAction.block else "needs approval"
+    note = f": {rule.note}" if rule.note else ""
+    return f"contains {rule.phrase!r}, which {verb}{note}"
+
+
+def enforce(matches_found: Sequence[Match]) -> bool:
+    """Raise 422 naming each blocking phrase and its note; otherwise whether any match
+    sends the post for approval."""
+    blocking = [m for m in matches_found if m.rule.action == GuardrailAction.block]
+    if blocking:
+        raise InvalidInput(
+            [FieldProblem(("body", m.field), describe(m), type="guardrail") for m in blocking]
+        )
+    return any(m.rule.action == GuardrailAction.require_approval for m in matches_found)
+
+
+def checked_phrase(phrase: str) -> str:
+    """The phrase as stored (trimmed); 422 when it has no word or too many."""
+    found = words(phrase)
+    if not found:
+        raise invalid("phrase", "the phrase must contain at least one word")
+    if len(found) > MAX_PHRASE_WORDS:
+        raise invalid("phrase", f"a phrase has at most {MAX_PHRASE_WORDS} words")
+    return " ".join(phrase.split())
+
+
+def create(
+    session: Session, *, phrase: str, audience: str, action: str, note: str, now: datetime
+) -> Guardrail:
+    rule = Guardrail(
+        phrase=checked_phrase(phrase),
+        audience=audience,
+        action=action,
+        note=note,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def get(session: Session, guardrail_id: str) -> Guardrail:
+    rule = session.get(Guardrail, guardrail_id)
+    if rule is None:
+        raise NotFound("guardrail", guardrail_id)
+    return rule
+
+
+def listed(session: Session, *, limit: int, offset: int) -> tuple[list[Guardrail], int]:
+    total = session.scalar(select(func.count()).select_from(Guardrail)) or 0
+    rows = session.scalars(
+        select(Guardrail).order_by(Guardrail.phrase, Guardrail.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
