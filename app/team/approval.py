@@ -23,7 +23,7 @@ from app.config import Settings
 from app.errors import Conflict, NotFound
 from app.posts.models import DeliveryStatus, Post, PostState
 from app.publishing import transitions
-from app.team.audit import Action, Subject, record
+from app.team.audit import Action, Subject, record, sortable_id
 from app.team.models import Comment
 from app.users.models import Role, User
 from app.users.roles import has_role
@@ -153,7 +153,7 @@ def reject(session: Session, *, post_id: str, user: User, comment: str, now: dat
     for delivery in post.deliveries:
         if change.allows(delivery.status, delivery.lease_owner):
             transitions.apply(delivery, change)
-    session.add(Comment(post_id=post.id, author_id=user.id, text=comment, at=now))
+    session.add(Comment(id=sortable_id(), post_id=post.id, author_id=user.id, text=comment, at=now))
     record(
         session,
         actor=user,

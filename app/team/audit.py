@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,6 +56,8 @@ def _plain(value: Any) -> Any:
     """A value as JSON keeps it: times as ISO text, collections as lists."""
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_plain(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
@@ -75,6 +79,12 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
     return changes
 
 
+def sortable_id() -> str:
+    """Ids that sort in the order rows were written (wall-clock nanoseconds, then
+    random): entries of one instant, e.g. under a frozen clock, keep their order."""
+    return f"{time.time_ns():016x}{secrets.token_hex(8)}"
+
+
 def record(
     session: Session,
     *,
@@ -90,6 +100,7 @@ def record(
     The token is the one that authenticated this session's request, if any
     (app.users.service.user_for_token notes it); a web page's change has none."""
     entry = AuditEntry(
+        id=sortable_id(),
         at=now,
         actor_id=actor.id if actor is not None else None,
         actor_email=actor.email if actor is not None else None,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.posts.models import Post
-from app.team.audit import Action, Subject, record
+from app.team.audit import Action, Subject, record, sortable_id
 from app.team.models import Comment
 from app.team.schemas import CommentOut
 from app.users.models import User
@@ -52,7 +52,7 @@ def out(comment: Comment, email: str | None) -> CommentOut:
 
 def add(session: Session, post_id: str, *, user: User, text: str, now: datetime) -> CommentOut:
     _post(session, post_id)
-    comment = Comment(post_id=post_id, author_id=user.id, text=text, at=now)
+    comment = Comment(id=sortable_id(), post_id=post_id, author_id=user.id, text=text, at=now)
     session.add(comment)
     record(
         session,

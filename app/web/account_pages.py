@@ -7,9 +7,12 @@ from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import InvalidInput
+from app.team import trail
+from app.team.audit import Action, Subject
 from app.users import throttle
 from app.users.models import Role, User
 from app.users.passwords import authenticate, set_password, verify_password
@@ -80,6 +83,16 @@ def login(request: Request, session: SessionDep, now: NowDep, form: FormDep) -> 
         error = "That e-mail and password do not match an account."
         return render(request, "login.html", {**context, "error": error}, status=401)
     throttle.succeeded(session, email=email, address=address, now=now)
+    trail.changed(
+        session,
+        user=user,
+        subject=Subject.user,
+        subject_id=user.id,
+        before={},
+        after={},
+        now=now,
+        action=Action.login,
+    )
     ws = web_session(request)
     state.sessions.login(ws, user)
     response = redirect(target)
@@ -181,9 +194,21 @@ def users_save(
     if not errors:
         try:
             with session.begin_nested():
+                found = session.scalar(select(User).where(User.email == email.lower()))
+                before = {"role": found.role} if found is not None else None
                 target = get_or_create_user(session, email=email, role=Role(role), now=now)
                 if form_text(form, "password"):
                     set_password(session, user=target, password=form_text(form, "password"))
+                trail.changed(
+                    session,
+                    user=user,
+                    subject=Subject.user,
+                    subject_id=target.id,
+                    before=before,
+                    after={"role": target.role},
+                    now=now,
+                    credentials_changed=bool(form_text(form, "password")),
+                )
         except InvalidInput as exc:
             errors = field_errors(exc.problems)
     if errors:
