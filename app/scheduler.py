@@ -18,6 +18,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
+from app.team.jobs import approval_sweep
+from app.team.sweep import APPROVAL_SWEEP_SECONDS
 
 log = logging.getLogger(__name__)
 ANNOUNCE_INTERVAL_SECONDS = 5.0
@@ -46,6 +48,11 @@ class Scheduler:
             ("announce-alerts", self.dispatcher.announce_alerts, ANNOUNCE_INTERVAL_SECONDS),
             # connecting accounts
             # team workflow
+            (
+                "approval-sweep",
+                approval_sweep(self.runtime, self.dispatcher),
+                APPROVAL_SWEEP_SECONDS,
+            ),
             # planning
             # exchange
         )

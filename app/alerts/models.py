@@ -15,6 +15,9 @@ class AlertKind(StrEnum):
     delivery_failed = "delivery_failed"
     delivery_unknown = "delivery_unknown"
     channel_needs_reconnect = "channel_needs_reconnect"
+    # Team workflow (app/team/sweep.py)
+    approval_requested = "approval_requested"
+    approval_overdue = "approval_overdue"
 
 
 class AlertStatus(StrEnum):

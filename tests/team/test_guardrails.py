@@ -63,7 +63,10 @@ def test_bad_phrase_is_422(client: TestClient, admin: dict[str, str], phrase: st
 
 
 def test_block_names_phrase_and_note_and_stores_nothing(
-    client: TestClient, admin: dict[str, str], editor: dict[str, str], chans: dict[str, Any],
+    client: TestClient,
+    admin: dict[str, str],
+    editor: dict[str, str],
+    chans: dict[str, Any],
     runtime: Runtime,
 ) -> None:
     add(client, admin, phrase="Project Falcon", audience="external", note="Code name, not public")
@@ -111,9 +114,7 @@ def test_crud_and_audit(client: TestClient, admin: dict[str, str]) -> None:
     assert listed["total"] == 1
     assert client.delete(f"{API}/guardrails/{created['id']}", headers=admin).status_code == 204
     assert client.get(f"{API}/guardrails/{created['id']}", headers=admin).status_code == 404
-    trail = client.get(
-        f"{API}/audit", params={"subject_type": "guardrail"}, headers=admin
-    ).json()
+    trail = client.get(f"{API}/audit", params={"subject_type": "guardrail"}, headers=admin).json()
     assert [e["action"] for e in trail["items"]] == ["delete", "update", "create"]
     assert trail["items"][1]["changes"] == {"action": ["block", "require_approval"]}
 
