@@ -35,7 +35,7 @@ def test_matching(phrase: str, text: str, hit: bool) -> None:
 
 
 def test_words_are_folded() -> None:
-    assert words("Ｃonfidential, ÉTÉ") == ["confidential", "été"]
+    assert words("\uff23onfidential, ÉTÉ") == ["confidential", "été"]
 
 
 @pytest.fixture
