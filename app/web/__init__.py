@@ -17,6 +17,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         channel_routes,
         coverage_page,
         post_routes,
+        team_pages,  # team workflow
     )
     from app.web.infrastructure import HERE, WebState, install_handlers
     from app.web.sessions import Sessions
@@ -38,6 +39,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         channel_routes,
         # connecting accounts
         # team workflow
+        team_pages,
         # planning
         # exchange
     ):

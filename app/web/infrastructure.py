@@ -201,6 +201,12 @@ SECURITY_HEADERS = {
 NOTICES = {
     "saved": "Saved.",
     "scheduled": "The post is scheduled.",
+    "submitted": "The post is submitted: it goes out once an editor approves it.",
+    "approved": "The post is approved and scheduled.",
+    "rejected": "The post is sent back to its author as a draft, with your comment.",
+    "commented": "Your comment is added.",
+    "guardrail": "The guardrail is saved.",
+    "guardrail_deleted": "The guardrail is removed.",
     "draft": "The draft is saved.",
     "cancelled": "The post is cancelled.",
     "retrying": "The delivery is back in the queue.",

@@ -23,6 +23,7 @@ from app.posts.schemas import MAX_TEXT_LENGTH, PostOut
 from app.team import hooks as team
 from app.users.models import User
 from app.web import calendar as grid
+from app.web import team_pages
 from app.web.compose import ComposeForm, check_channels
 from app.web.infrastructure import (
     FormDep,
@@ -171,7 +172,12 @@ def create_post(
         return _compose(request, session, user, compose, problems=problems, status=422)
     flows.after_post_change(session, runtime, now=now, touched=flows.touches(created), after=after)
     return redirect(
-        f"/posts/{created.id}", notice=compose.action if compose.action == "draft" else "scheduled"
+        f"/posts/{created.id}",
+        notice=compose.action
+        if compose.action == "draft"
+        else "submitted"
+        if created.state == "pending_approval"
+        else "scheduled",
     )
 
 
@@ -250,6 +256,7 @@ def post_page(post_id: str, request: Request, session: SessionDep, user: PageVie
             "status_icons": grid.STATUS,
             "delivery_icons": grid.DELIVERY_STATUS,
             "plain_error": plain_error,
+            **team_pages.post_context(session, post, user),
         },
         user=user,
         session=session,
