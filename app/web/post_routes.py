@@ -325,6 +325,7 @@ def validate(
     found = {c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(ids)))}
     media_ids = list(dict.fromkeys(body.media_ids))
     media = {m.id: m for m in session.scalars(select(Media).where(Media.id.in_(media_ids)))}
+    guarded = team_pages.guardrail_matches(session, body, list(found.values()))
     # Nothing is written here: end the transaction before the platforms' rules run.
     session.commit()
     results = check_channels(
@@ -337,7 +338,7 @@ def validate(
         media_dir=settings.media_dir,
         base_url=settings.base_url,
     )
-    return JSONResponse({"channels": results})
+    return JSONResponse({"channels": results, "guardrails": guarded})
 
 
 @router.post("/web/media")

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.channels.models import Channel
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import Conflict, InvalidInput, NotFound
 from app.posts import flows
@@ -60,6 +61,23 @@ def post_context(session: Session, post: PostOut, user: User) -> dict[str, Any]:
         and has_role(user, Role.editor)
         and post.created_by_id != user.id,
     }
+
+
+def guardrail_matches(session: Session, body: Any, channels: list[Channel]) -> list[dict[str, str]]:
+    """The compose page's live check: each guardrail the text, title or link hits."""
+    found = guardrails.matches(
+        session, text=body.text, title=body.title, link=body.link, channels=channels
+    )
+    return [
+        {
+            "field": m.field,
+            "phrase": m.rule.phrase,
+            "action": m.rule.action,
+            "note": m.rule.note,
+            "message": f"The {m.field} {guardrails.describe(m)}.",
+        }
+        for m in found
+    ]
 
 
 @router.get("/approvals")

@@ -126,3 +126,25 @@ def test_guardrails_page_adds_refuses_and_removes(runtime: Runtime) -> None:
     admin.post(f"/guardrails/{rule_id.group(1)}/delete", data={"csrf_token": token})
     assert "No guardrails yet." in admin.get("/guardrails").text
     assert "guardrail" in admin.get("/audit?subject_type=guardrail").text
+
+
+def test_the_live_check_shows_guardrail_matches(
+    runtime: Runtime, client: TestClient, admin: dict[str, str]
+) -> None:
+    hook = webhook_channel(client, admin, url=HOOK_URL, audience="external", name="Out")
+    client.post(
+        f"{API}/guardrails",
+        json={"phrase": "Project Falcon", "audience": "external", "note": "code name"},
+        headers=admin,
+    )
+    contributor = person(runtime, Role.contributor, "c@example.org")
+    token = csrf(contributor, "/posts/new")
+    answer = contributor.post(
+        "/web/validate",
+        json={"text": "About project falcon", "channel_ids": [hook["id"]]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code == 200, answer.text
+    [match] = answer.json()["guardrails"]
+    assert match["phrase"] == "Project Falcon" and match["action"] == "block"
+    assert "code name" in match["message"]
