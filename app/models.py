@@ -6,7 +6,7 @@ from app.db import Base
 from app.media.models import Media
 from app.objectives.models import Objective
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
-from app.team.models import AuditEntry, Comment, Guardrail
+from app.team.models import AuditEntry, Comment, Guardrail, TwophyAward
 from app.users.models import ApiToken, LoginAttempt, User
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Objective",
     "Post",
     "PostMedia",
+    "TwophyAward",
     "User",
     "post_objectives",
 ]

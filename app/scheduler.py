@@ -18,8 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
-from app.team.jobs import approval_sweep
-from app.team.sweep import APPROVAL_SWEEP_SECONDS
+from app.team.jobs import team_jobs
 
 log = logging.getLogger(__name__)
 ANNOUNCE_INTERVAL_SECONDS = 5.0
@@ -48,11 +47,7 @@ class Scheduler:
             ("announce-alerts", self.dispatcher.announce_alerts, ANNOUNCE_INTERVAL_SECONDS),
             # connecting accounts
             # team workflow
-            (
-                "approval-sweep",
-                approval_sweep(self.runtime, self.dispatcher),
-                APPROVAL_SWEEP_SECONDS,
-            ),
+            *team_jobs(self.runtime, self.dispatcher),
             # planning
             # exchange
         )

@@ -71,6 +71,7 @@ def pg_migrated() -> str:
 CLEAR_ORDER = (
     # connecting accounts
     # team workflow
+    "twophy_awards",
     "post_comments",
     "audit_entries",
     "guardrails",

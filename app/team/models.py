@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdColumn, UTCDateTime, new_id
@@ -68,3 +68,18 @@ class Guardrail(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TwophyAward(Base):
+    """One row per ISO week: who won the Twophy, and the announcement post. The week is
+    the key, so however many processes try, one award (and one announcement) is made."""
+
+    __tablename__ = "twophy_awards"
+
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    post_id: Mapped[str | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+    published: Mapped[int] = mapped_column(Integer, default=0)
+    awarded_at: Mapped[datetime] = mapped_column(UTCDateTime())

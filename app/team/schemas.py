@@ -66,3 +66,19 @@ class GuardrailOut(Output):
     note: str
     created_at: datetime
     updated_at: datetime
+
+
+class StandingOut(Output):
+    user_id: str
+    email: str
+    display_name: str
+    published: int
+    objective_days: int
+    submitted: int
+    approved: int
+    rejected: int
+
+
+class LeaderboardOut(Output):
+    week: str
+    items: list[StandingOut]

@@ -21,6 +21,7 @@ from app.posts.schemas import PostWithCoverage
 from app.posts.views import with_coverage
 from app.schemas import UTCTime, patch_fields
 from app.team import approval, audit, comments, guardrails
+from app.team import leaderboard as champions
 from app.team.audit import Action, Subject, record
 from app.team.schemas import (
     AuditEntryOut,
@@ -29,7 +30,9 @@ from app.team.schemas import (
     GuardrailCreate,
     GuardrailOut,
     GuardrailUpdate,
+    LeaderboardOut,
     RejectBody,
+    StandingOut,
 )
 
 router = APIRouter(tags=["team workflow"])
@@ -110,6 +113,25 @@ def audit_trail(
             headers={"Content-Disposition": 'attachment; filename="cadence-audit.csv"'},
         )
     return Page(items=[AuditEntryOut.model_validate(r) for r in rows], total=total)
+
+
+@router.get("/leaderboard")
+def leaderboard(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+    _: ApiViewer,
+    week: Annotated[str | None, Query(max_length=10)] = None,
+) -> LeaderboardOut:
+    """People ranked by posts they authored that were published in the ISO week
+    (`YYYY-Www`, in CADENCE_TIMEZONE; this week by default), then by objective-days."""
+    zone = runtime.settings.timezone
+    monday = champions.parse_week(week) if week else champions.monday_of(now, zone)
+    rows = champions.standings(session, monday=monday, zone=zone)
+    return LeaderboardOut(
+        week=champions.week_name(monday),
+        items=[StandingOut.model_validate(r, from_attributes=True) for r in rows],
+    )
 
 
 @router.get("/guardrails")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import InvalidInput
-from app.team import trail
+from app.team import trail, twophy
 from app.team.audit import Action, Subject
 from app.users import throttle
 from app.users.models import Role, User
@@ -118,7 +118,11 @@ def profile_page(request: Request, session: SessionDep, user: PageUser) -> Respo
     return render(
         request,
         "profile.html",
-        {"zones": sorted(available_timezones()), "errors": {}},
+        {
+            "zones": sorted(available_timezones()),
+            "errors": {},
+            "twophy_weeks": twophy.badges(session, user.id),
+        },
         user=user,
         session=session,
     )
@@ -155,7 +159,11 @@ def profile_save(request: Request, session: SessionDep, user: PageUser, form: Fo
         return render(
             request,
             "profile.html",
-            {"zones": sorted(available_timezones()), "errors": errors},
+            {
+                "zones": sorted(available_timezones()),
+                "errors": errors,
+                "twophy_weeks": twophy.badges(session, user.id),
+            },
             user=user,
             session=session,
             status=422,

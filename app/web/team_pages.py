@@ -3,6 +3,7 @@ post's page, the audit trail and the guardrails."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
@@ -18,7 +19,8 @@ from app.posts import flows
 from app.posts import service as posts
 from app.posts.schemas import PostOut
 from app.posts.status import PostStatus
-from app.team import approval, audit, comments, guardrails
+from app.team import approval, audit, comments, guardrails, twophy
+from app.team import leaderboard as champions
 from app.team.audit import Action, AuditFilter, Subject, record
 from app.team.schemas import GuardrailCreate
 from app.users.models import Role, User
@@ -29,6 +31,7 @@ from app.web.infrastructure import (
     PageContributor,
     PageEditor,
     PageError,
+    PageViewer,
     csrf_protect,
     form_text,
     redirect,
@@ -205,6 +208,32 @@ def audit_page(
             "pages": max(1, -(-total // HISTORY_SIZE)),
             "subject_type": kind or "",
             "subjects": [s.value for s in Subject],
+        },
+        user=user,
+        session=session,
+    )
+
+
+@router.get("/champions")
+def champions_page(
+    request: Request, session: SessionDep, now: NowDep, user: PageViewer, week: str = ""
+) -> Response:
+    zone = runtime_of(request).settings.timezone
+    try:
+        monday = champions.parse_week(week) if week else champions.monday_of(now, zone)
+    except InvalidInput:
+        raise PageError(422, "No such week", "Give the week as YYYY-Www, e.g. 2026-W48.") from None
+    previous = champions.week_name(monday - timedelta(days=7))
+    following = champions.week_name(monday + timedelta(days=7))
+    return render(
+        request,
+        "champions.html",
+        {
+            "week": champions.week_name(monday),
+            "rows": champions.standings(session, monday=monday, zone=zone),
+            "previous": previous,
+            "following": following if monday < champions.monday_of(now, zone) else None,
+            "awards": twophy.awards(session),
         },
         user=user,
         session=session,

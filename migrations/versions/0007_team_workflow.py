@@ -1,4 +1,5 @@
-"""team workflow: channels requiring approval, post comments, audit trail, guardrails
+"""team workflow: channels requiring approval, post comments, audit trail, guardrails,
+Twophy awards
 
 Revision ID: 0007
 Revises: 0005
@@ -76,9 +77,33 @@ def upgrade() -> None:
         sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_guardrails")),
     )
+    op.create_table(
+        "twophy_awards",
+        sa.Column("week", sa.String(length=8), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=True),
+        sa.Column("post_id", sa.String(length=32), nullable=True),
+        sa.Column("published", sa.Integer(), nullable=False),
+        sa.Column("awarded_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["posts.id"],
+            name=op.f("fk_twophy_awards_post_id_posts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_twophy_awards_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("week", name=op.f("pk_twophy_awards")),
+    )
+    op.create_index(op.f("ix_twophy_awards_user_id"), "twophy_awards", ["user_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_twophy_awards_user_id"), table_name="twophy_awards")
+    op.drop_table("twophy_awards")
     op.drop_table("guardrails")
     op.drop_index("ix_audit_entries_subject", table_name="audit_entries")
     op.drop_index("ix_audit_entries_actor", table_name="audit_entries")

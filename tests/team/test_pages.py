@@ -148,3 +148,28 @@ def test_the_live_check_shows_guardrail_matches(
     [match] = answer.json()["guardrails"]
     assert match["phrase"] == "Project Falcon" and match["action"] == "block"
     assert "code name" in match["message"]
+
+
+def test_champions_page_and_profile_badge(runtime: Runtime) -> None:
+    from datetime import UTC, datetime
+
+    from app.db import transaction
+    from app.team.models import TwophyAward
+    from app.users.models import User
+
+    contributor = person(runtime, Role.contributor, "champ@example.org")
+    with transaction(runtime.sessions) as session:
+        user = session.query(User).filter_by(email="champ@example.org").one()
+        session.add(
+            TwophyAward(
+                week="2026-W47",
+                user_id=user.id,
+                published=4,
+                awarded_at=datetime(2026, 11, 23, 9, tzinfo=UTC),
+            )
+        )
+    page = contributor.get("/champions")
+    assert page.status_code == 200 and "Champions of 2026-W48" in page.text
+    assert "2026-W47: champ@example.org" in page.text
+    assert contributor.get("/champions?week=nope").status_code == 422
+    assert "Twophy winner: 2026-W47" in contributor.get("/profile").text
