@@ -90,10 +90,7 @@ def create_posts(
     )
     with session.begin_nested():
         posts = service.create_many(session, items=items, user=user, now=now, rules=rules, **where)
-        for post in posts:
-            team.after_write(
-                session, post, user=user, settings=runtime.settings, before=None, now=now
-            )
+        team.after_writes(session, posts, user=user, settings=runtime.settings, now=now)
         return posts
 
 

@@ -79,8 +79,8 @@ def _hold(post: Post, *, now: datetime) -> None:
 
 
 def settle(
-    session: Session,
     post: Post,
+    channels: list[Channel],
     *,
     user: User,
     settings: Settings,
@@ -99,10 +99,7 @@ def settle(
         or before.state != PostState.scheduled
         or before.content() != snapshot(post).content()
     )
-    channels = [session.get(Channel, d.channel_id) for d in post.deliveries]
-    wanted = needs_approval(
-        user, [c for c in channels if c is not None], settings=settings, guarded=guarded
-    )
+    wanted = needs_approval(user, channels, settings=settings, guarded=guarded)
     # Someone else's pending post stays pending until approved through approve().
     if (changed and wanted) or (was_pending and post.created_by_id != user.id):
         _hold(post, now=now)

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.spreadsheet import safe_cell
@@ -79,10 +80,47 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
     return changes
 
 
+_SEQUENCE = itertools.count()
+
+
 def sortable_id() -> str:
-    """Ids that sort in the order rows were written (wall-clock nanoseconds, then
-    random): entries of one instant, e.g. under a frozen clock, keep their order."""
-    return f"{time.time_ns():016x}{secrets.token_hex(8)}"
+    """Ids that sort in the order rows were written (wall-clock nanoseconds, this
+    process's counter, random): rows of one instant, e.g. under a frozen clock, keep
+    their order."""
+    return f"{time.time_ns():016x}{next(_SEQUENCE) % 16**6:06x}{secrets.token_hex(5)}"
+
+
+def entry_row(
+    session: Session,
+    *,
+    actor: User | None,
+    action: Action,
+    subject: Subject,
+    subject_id: str,
+    now: datetime,
+    changes: Mapping[str, list[Any]] | None = None,
+) -> dict[str, Any]:
+    """An entry's column values (see `record`), for `record_rows`."""
+    return {
+        "id": sortable_id(),
+        "at": now,
+        "actor_id": actor.id if actor is not None else None,
+        "actor_email": actor.email if actor is not None else None,
+        "token_id": session.info.get("token_id"),
+        "action": action.value,
+        "subject_type": subject.value,
+        "subject_id": subject_id,
+        "changes": {
+            k: ([None, CREDENTIALS_CHANGED] if k in SECRET_FIELDS else [_plain(x) for x in v])
+            for k, v in (changes or {}).items()
+        },
+    }
+
+
+def record_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Append many entries in one INSERT (a batch of posts)."""
+    if rows:
+        session.execute(insert(AuditEntry), list(rows))
 
 
 def record(
@@ -100,18 +138,15 @@ def record(
     The token is the one that authenticated this session's request, if any
     (app.users.service.user_for_token notes it); a web page's change has none."""
     entry = AuditEntry(
-        id=sortable_id(),
-        at=now,
-        actor_id=actor.id if actor is not None else None,
-        actor_email=actor.email if actor is not None else None,
-        token_id=session.info.get("token_id"),
-        action=action.value,
-        subject_type=subject.value,
-        subject_id=subject_id,
-        changes={
-            k: ([None, CREDENTIALS_CHANGED] if k in SECRET_FIELDS else [_plain(x) for x in v])
-            for k, v in (changes or {}).items()
-        },
+        **entry_row(
+            session,
+            actor=actor,
+            action=action,
+            subject=subject,
+            subject_id=subject_id,
+            now=now,
+            changes=changes,
+        )
     )
     session.add(entry)
     return entry

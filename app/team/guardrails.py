@@ -14,12 +14,14 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.channels.models import Channel
-from app.errors import FieldProblem, InvalidInput, NotFound, invalid
+from app.errors import FieldProblem, NotFound, invalid
 from app.team.models import Guardrail, GuardrailAction, GuardrailAudience
 
 MAX_PHRASE_WORDS = 8
@@ -33,22 +35,33 @@ def words(text: str) -> list[str]:
     return _WORD.findall(folded)
 
 
+class Rule(NamedTuple):
+    """A guardrail as matching needs it (a row read without the ORM: cheap to load and
+    hashable, so the trie built from a set of rows is cached)."""
+
+    id: str
+    phrase: str
+    audience: str
+    action: str
+    note: str
+
+
 @dataclass
 class _Node:
     children: dict[str, _Node] = field(default_factory=dict)
-    rules: list[Guardrail] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Match:
-    rule: Guardrail
+    rule: Rule
     field: str
 
 
 class Matcher:
     """The guardrails that apply to one post, as a trie of their phrases' words."""
 
-    def __init__(self, rules: Iterable[Guardrail]) -> None:
+    def __init__(self, rules: Iterable[Rule]) -> None:
         self.root = _Node()
         for rule in rules:
             node = self.root
@@ -57,9 +70,9 @@ class Matcher:
             if node is not self.root:
                 node.rules.append(rule)
 
-    def find(self, text: str) -> list[Guardrail]:
+    def find(self, text: str) -> list[Rule]:
         """Every rule whose phrase occurs in `text` as whole words, each once."""
-        seen: dict[str, Guardrail] = {}
+        seen: dict[str, Rule] = {}
         found = words(text)
         for start in range(len(found)):
             node = self.root
@@ -73,26 +86,92 @@ class Matcher:
         return list(seen.values())
 
 
-def applicable(session: Session, *, external: bool) -> list[Guardrail]:
+def applicable(session: Session, *, external: bool) -> tuple[Rule, ...]:
     audiences = [GuardrailAudience.all.value]
     if external:
         audiences.append(GuardrailAudience.external.value)
-    return list(session.scalars(select(Guardrail).where(Guardrail.audience.in_(audiences))))
+    rows = session.execute(
+        select(Guardrail.id, Guardrail.phrase, Guardrail.audience, Guardrail.action, Guardrail.note)
+        .where(Guardrail.audience.in_(audiences))
+        .order_by(Guardrail.id)
+    ).all()
+    return tuple(Rule(*row) for row in rows)
+
+
+@lru_cache(maxsize=8)
+def matcher_of(rules: tuple[Rule, ...]) -> Matcher:
+    """The trie of these exact rules, built once per process while they stay the same."""
+    return Matcher(rules)
+
+
+# (external?, version) -> the trie: a post create then costs one small aggregate query
+# instead of loading every rule. Any write moves the version in every process: a
+# create or delete the count, an edit updated_at and (under a frozen clock) the lengths.
+_MATCHERS: dict[tuple[bool, tuple[Any, ...]], Matcher] = {}
+
+
+def _version(session: Session) -> tuple[Any, ...]:
+    sizes = (
+        func.length(Guardrail.phrase)
+        + func.length(Guardrail.note)
+        + func.length(Guardrail.action)
+        + func.length(Guardrail.audience)
+    )
+    row = session.execute(
+        select(func.count(), func.max(Guardrail.updated_at), func.coalesce(func.sum(sizes), 0))
+    ).one()
+    return tuple(row)
+
+
+def current_matcher(session: Session, *, external: bool) -> Matcher | None:
+    """The trie of the rules for a post with (or without) external channels; None when
+    there are no guardrails at all."""
+    version = _version(session)
+    if not version[0]:
+        return None
+    key = (external, version)
+    found = _MATCHERS.get(key)
+    if found is None:
+        if len(_MATCHERS) > 16:
+            _MATCHERS.clear()
+        found = _MATCHERS[key] = matcher_of(applicable(session, external=external))
+    return found
+
+
+class Matchers:
+    """The tries for one request (its posts with and without external channels): the
+    rules' version is read once however many posts are checked."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.found: dict[bool, Matcher | None] = {}
+
+    def matches(
+        self,
+        *,
+        text: str,
+        title: str | None,
+        link: str | None,
+        channels: Sequence[Channel],
+    ) -> list[Match]:
+        """The guardrails the post's text, title or link hits, for its channels' audiences."""
+        external = any(c.audience == "external" for c in channels)
+        if external not in self.found:
+            self.found[external] = current_matcher(self.session, external=external)
+        matcher = self.found[external]
+        if matcher is None:
+            return []
+        found: list[Match] = []
+        for name, value in (("text", text), ("title", title), ("link", link)):
+            found += [Match(rule, name) for rule in matcher.find(value or "")]
+        return found
 
 
 def matches(
     session: Session, *, text: str, title: str | None, link: str | None, channels: Sequence[Channel]
 ) -> list[Match]:
-    """The guardrails the post's text, title or link hits, for its channels' audiences."""
-    external = any(c.audience == "external" for c in channels)
-    rules = applicable(session, external=external)
-    if not rules:
-        return []
-    matcher = Matcher(rules)
-    found: list[Match] = []
-    for name, value in (("text", text), ("title", title), ("link", link)):
-        found += [Match(rule, name) for rule in matcher.find(value or "")]
-    return found
+    """The guardrails one post's text, title or link hits, for its channels' audiences."""
+    return Matchers(session).matches(text=text, title=title, link=link, channels=channels)
 
 
 def describe(match: Match) -> str:
@@ -102,14 +181,16 @@ def describe(match: Match) -> str:
     return f"contains {rule.phrase!r}, which {verb}{note}"
 
 
-def enforce(matches_found: Sequence[Match]) -> bool:
-    """Raise 422 naming each blocking phrase and its note; otherwise whether any match
-    sends the post for approval."""
-    blocking = [m for m in matches_found if m.rule.action == GuardrailAction.block]
-    if blocking:
-        raise InvalidInput(
-            [FieldProblem(("body", m.field), describe(m), type="guardrail") for m in blocking]
-        )
+def blocked(matches_found: Sequence[Match], where: tuple[str | int, ...]) -> list[FieldProblem]:
+    """A 422 problem naming each blocking phrase and its note, at `where` + the field."""
+    return [
+        FieldProblem((*where, m.field), describe(m), type="guardrail")
+        for m in matches_found
+        if m.rule.action == GuardrailAction.block
+    ]
+
+
+def wants_approval(matches_found: Sequence[Match]) -> bool:
     return any(m.rule.action == GuardrailAction.require_approval for m in matches_found)
 
 

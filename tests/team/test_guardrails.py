@@ -8,13 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import Runtime
-from app.team.guardrails import MAX_PHRASE_WORDS, Matcher, words
-from app.team.models import Guardrail
+from app.team.guardrails import MAX_PHRASE_WORDS, Matcher, Rule, words
 from tests.helpers import API, HOOK_URL, objective, row_counts, scheduled_post, webhook_channel
 
 
-def rule(phrase: str, rid: str = "r") -> Guardrail:
-    return Guardrail(id=rid, phrase=phrase, audience="all", action="block", note="")
+def rule(phrase: str, rid: str = "r") -> Rule:
+    return Rule(id=rid, phrase=phrase, audience="all", action="block", note="")
 
 
 @pytest.mark.parametrize(
@@ -126,3 +125,27 @@ def test_linear_in_text() -> None:
     text = ("alpha1 beta1 " * 800)[:10_000]
     assert matcher.find(text) == []
     assert [r.id for r in matcher.find(text + " alpha7 beta7 gamma")] == ["r7"]
+
+
+def test_a_batch_names_the_post_that_hits_a_block(
+    client: TestClient,
+    admin: dict[str, str],
+    editor: dict[str, str],
+    chans: dict[str, Any],
+    runtime: Runtime,
+) -> None:
+    add(client, admin, phrase="secret plan")
+    one = {
+        "objective_ids": [chans["objective"]],
+        "channel_ids": [chans["internal"]],
+        "scheduled_at": "2026-11-24T10:00:00Z",
+    }
+    before = row_counts(runtime)
+    answer = client.post(
+        f"{API}/posts/batch",
+        json={"posts": [{**one, "text": "fine"}, {**one, "text": "The SECRET plan"}]},
+        headers=editor,
+    )
+    assert answer.status_code == 422, answer.text
+    assert [p["loc"] for p in answer.json()["detail"]] == [["body", "posts", 1, "text"]]
+    assert row_counts(runtime) == before
