@@ -181,10 +181,22 @@ def test_every_form_control_has_a_label_and_the_calendar_fits_a_phone(
     unlabelled = """() => Array.from(document.querySelectorAll(
         'input:not([type=hidden]), select, textarea')).filter(
         e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.outerHTML)"""
-    for path in ("/posts/new", "/calendar", "/channels/new?platform=email", "/profile", "/users"):
+    for path in (
+        "/posts/new",
+        "/calendar",
+        "/channels/new?platform=email",
+        "/profile",
+        "/users",
+        # team workflow
+        "/approvals",
+        "/audit",
+        "/guardrails",
+        "/champions",
+    ):
         page.goto(path)
         assert page.evaluate(unlabelled) == [], path
     page.set_viewport_size({"width": 390, "height": 844})
-    for path in ("/calendar", "/posts/new", "/alerts", "/channels"):
+    for path in ("/calendar", "/posts/new", "/alerts", "/channels", "/approvals", "/audit",
+                 "/guardrails", "/champions"):  # fmt: skip
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
