@@ -166,3 +166,19 @@ def test_contributor_draft_is_a_draft(
 ) -> None:
     created = post(client, contributor, text="Idea", status="draft")
     assert created["status"] == "draft"
+
+
+def test_coverage_counts_pending_apart(
+    client: TestClient,
+    runtime: Runtime,
+    contributor: dict[str, str],
+    editor: dict[str, str],
+    setup: dict[str, Any],
+) -> None:
+    created = scheduled_post(client, contributor, setup["objective"], [setup["internal"]])
+    params = {"from": "2026-11-24", "to": "2026-11-24"}
+    [cell] = client.get(f"{API}/coverage", params=params, headers=editor).json()
+    assert (cell["planned"], cell["pending"], cell["covered"]) == (0, 1, False)
+    client.post(f"{API}/posts/{created['id']}/approve", headers=editor)
+    [cell] = client.get(f"{API}/coverage", params=params, headers=editor).json()
+    assert (cell["planned"], cell["pending"], cell["covered"]) == (1, 0, True)

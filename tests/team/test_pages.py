@@ -173,3 +173,11 @@ def test_champions_page_and_profile_badge(runtime: Runtime) -> None:
     assert "2026-W47: champ@example.org" in page.text
     assert contributor.get("/champions?week=nope").status_code == 422
     assert "Twophy winner: 2026-W47" in contributor.get("/profile").text
+
+
+def test_the_heatmap_says_covered_if_approved(
+    runtime: Runtime, pending: dict[str, Any]
+) -> None:
+    viewer = person(runtime, Role.viewer, "v@example.org")
+    page = viewer.get("/coverage").text
+    assert "1 awaiting approval: covered if approved" in page
