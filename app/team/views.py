@@ -85,7 +85,11 @@ def add_comment(
     return comments.add(session, post_id, user=user, text=body.text, now=now)
 
 
-@router.get("/audit", response_model=Page[AuditEntryOut])
+@router.get(
+    "/audit",
+    response_model=Page[AuditEntryOut],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def audit_trail(
     session: SessionDep,
     page: PageDep,
