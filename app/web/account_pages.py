@@ -203,7 +203,7 @@ def users_save(
         try:
             with session.begin_nested():
                 found = session.scalar(select(User).where(User.email == email.lower()))
-                before = {"role": found.role} if found is not None else None
+                before = {"email": found.email, "role": found.role} if found else None
                 target = get_or_create_user(session, email=email, role=Role(role), now=now)
                 if form_text(form, "password"):
                     set_password(session, user=target, password=form_text(form, "password"))
@@ -213,7 +213,7 @@ def users_save(
                     subject=Subject.user,
                     subject_id=target.id,
                     before=before,
-                    after={"role": target.role},
+                    after={"email": target.email, "role": target.role},
                     now=now,
                     credentials_changed=bool(form_text(form, "password")),
                 )

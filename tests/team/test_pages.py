@@ -175,9 +175,20 @@ def test_champions_page_and_profile_badge(runtime: Runtime) -> None:
     assert "Twophy winner: 2026-W47" in contributor.get("/profile").text
 
 
-def test_the_heatmap_says_covered_if_approved(
-    runtime: Runtime, pending: dict[str, Any]
-) -> None:
+def test_the_heatmap_says_covered_if_approved(runtime: Runtime, pending: dict[str, Any]) -> None:
     viewer = person(runtime, Role.viewer, "v@example.org")
     page = viewer.get("/coverage").text
     assert "1 awaiting approval: covered if approved" in page
+
+
+def test_the_users_page_offers_the_contributor_role(runtime: Runtime) -> None:
+    admin = person(runtime, Role.admin, "a@example.org")
+    assert '<option value="contributor"' in admin.get("/users").text
+    token = csrf(admin, "/users")
+    saved = admin.post(
+        "/users",
+        data={"csrf_token": token, "email": "new@example.org", "role": "contributor"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert "new@example.org" in admin.get("/audit?subject_type=user").text
