@@ -12,14 +12,16 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.channels import service as channels
 from app.channels.models import Channel
+from app.channels.schemas import ChannelUpdate
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import Conflict, InvalidInput, NotFound
 from app.posts import flows
 from app.posts import service as posts
 from app.posts.schemas import PostOut
 from app.posts.status import PostStatus
-from app.team import approval, audit, comments, guardrails, twophy
+from app.team import approval, audit, comments, guardrails, trail, twophy
 from app.team import leaderboard as champions
 from app.team.audit import Action, AuditFilter, Subject, record
 from app.team.schemas import GuardrailCreate
@@ -180,6 +182,31 @@ def _post(session: Session, post_id: str) -> PostOut:
         return posts.get(session, post_id)
     except NotFound:
         raise PageError(404, "No such post", f"There is no post {post_id}.") from None
+
+
+@router.post("/channels/{channel_id}/approval")
+def set_requires_approval(
+    channel_id: str,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    user: PageAdmin,
+    form: FormDep,
+) -> Response:
+    box = runtime_of(request).box
+    try:
+        before = trail.channel_fields(channels.get(session, channel_id), box)
+    except NotFound:
+        raise PageError(404, "No such channel", f"There is no channel {channel_id}.") from None
+    changed = channels.update(
+        session,
+        channel_id=channel_id,
+        data=ChannelUpdate(requires_approval=form_text(form, "requires_approval") == "on"),
+        box=box,
+        now=now,
+    )
+    trail.channel_changed(session, box, user, channel_id, before, changed, now)
+    return redirect(f"/channels/{channel_id}", notice="channel")
 
 
 @router.get("/audit")

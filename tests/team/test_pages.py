@@ -192,3 +192,31 @@ def test_the_users_page_offers_the_contributor_role(runtime: Runtime) -> None:
     )
     assert saved.status_code == 303
     assert "new@example.org" in admin.get("/audit?subject_type=user").text
+
+
+def test_admins_set_requires_approval_on_the_channel_page_and_it_is_audited(
+    runtime: Runtime, client: TestClient, admin: dict[str, str]
+) -> None:
+    hook = webhook_channel(client, admin, url=HOOK_URL, audience="external", name="Out")
+    page_admin = person(runtime, Role.admin, "a@example.org")
+    assert "Stop requiring approval" in page_admin.get(f"/channels/{hook['id']}").text
+    token = csrf(page_admin, f"/channels/{hook['id']}")
+    done = page_admin.post(
+        f"/channels/{hook['id']}/approval",
+        data={"csrf_token": token, "requires_approval": "off"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert (
+        client.get(f"{API}/channels/{hook['id']}", headers=admin).json()["requires_approval"]
+        is False
+    )
+    trail = client.get(f"{API}/audit", params={"subject_type": "channel"}, headers=admin).json()
+    assert trail["items"][0]["changes"] == {"requires_approval": [True, False]}
+    assert trail["items"][0]["token_id"] is None  # a web page's change
+    editor = person(runtime, Role.editor, "e@example.org")
+    token = csrf(editor, "/calendar")
+    refused = editor.post(
+        f"/channels/{hook['id']}/approval", data={"csrf_token": token, "requires_approval": "on"}
+    )
+    assert refused.status_code == 403
