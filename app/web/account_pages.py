@@ -133,8 +133,11 @@ class _Rollback(Exception):
 
 
 @router.post("/profile")
-def profile_save(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
+def profile_save(
+    request: Request, session: SessionDep, now: NowDep, user: PageUser, form: FormDep
+) -> Response:
     errors: dict[str, list[str]] = {}
+    zone_before = user.timezone
     new, current = form_text(form, "new_password"), form_text(form, "current_password")
     try:
         with session.begin_nested():
@@ -168,6 +171,16 @@ def profile_save(request: Request, session: SessionDep, user: PageUser, form: Fo
             session=session,
             status=422,
         )
+    trail.changed(
+        session,
+        user=user,
+        subject=Subject.user,
+        subject_id=user.id,
+        before={"timezone": zone_before},
+        after={"timezone": user.timezone},
+        now=now,
+        credentials_changed=bool(new),
+    )
     response = redirect("/profile", notice="password" if new else "saved")
     if new:
         # A new password ends other sessions; this one goes on with the new fingerprint.

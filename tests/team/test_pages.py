@@ -220,3 +220,26 @@ def test_admins_set_requires_approval_on_the_channel_page_and_it_is_audited(
         f"/channels/{hook['id']}/approval", data={"csrf_token": token, "requires_approval": "on"}
     )
     assert refused.status_code == 403
+
+
+def test_a_profile_change_is_audited_without_the_password(
+    runtime: Runtime, client: TestClient, admin: dict[str, str]
+) -> None:
+    from tests.web.test_pages import PASSWORD
+
+    someone = person(runtime, Role.viewer, "v@example.org")
+    token = csrf(someone, "/profile")
+    new = "a brand new and long passphrase"
+    done = someone.post(
+        "/profile",
+        data={"csrf_token": token, "timezone": "Europe/Paris", "current_password": PASSWORD,
+              "new_password": new, "confirm_password": new},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert done.status_code == 303
+    trail = client.get(f"{API}/audit", params={"subject_type": "user"}, headers=admin)
+    assert new not in trail.text and PASSWORD not in trail.text
+    assert trail.json()["items"][0]["changes"] == {
+        "credentials": [None, "changed"],
+        "timezone": [None, "Europe/Paris"],
+    }
