@@ -106,7 +106,8 @@ def matcher_of(rules: tuple[Rule, ...]) -> Matcher:
 
 # (external?, version) -> the trie: a post create then costs one small aggregate query
 # instead of loading every rule. Any write moves the version in every process: a
-# create or delete the count, an edit updated_at and (under a frozen clock) the lengths.
+# create or delete the count and the id range, an edit updated_at and (under a frozen
+# clock, as in tests) the lengths.
 _MATCHERS: dict[tuple[bool, tuple[Any, ...]], Matcher] = {}
 
 
@@ -118,7 +119,15 @@ def _version(session: Session) -> tuple[Any, ...]:
         + func.length(Guardrail.audience)
     )
     row = session.execute(
-        select(func.count(), func.max(Guardrail.updated_at), func.coalesce(func.sum(sizes), 0))
+        select(
+            func.count(),
+            func.max(Guardrail.updated_at),
+            func.coalesce(func.sum(sizes), 0),
+            # Random ids: another database (or a rule deleted and another added in the
+            # same instant) never shares the key.
+            func.min(Guardrail.id),
+            func.max(Guardrail.id),
+        )
     ).one()
     return tuple(row)
 
