@@ -15,6 +15,7 @@ from app.objectives.views import router as objectives
 from app.planning.views import router as series
 from app.posts.views import router as posts
 from app.reports.views import router as reports
+from app.team.views import router as team
 from app.users.views import tokens, users
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(no_nul_in_url)])
@@ -33,6 +34,7 @@ for feature in (
     users,
     # connecting accounts
     # team workflow
+    team,
     # planning
     series,
     # exchange

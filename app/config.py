@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     token_check_interval_seconds: int = Field(default=300, ge=5)
 
     # Team workflow: contributors, approval, guardrails, champions
+    # Editors' and admins' own posts to channels requiring approval wait for another's.
+    approval_for_editors: bool = False
+    # How long before its time a post still pending approval raises approval_overdue.
+    approval_warn_minutes: int = Field(default=120, ge=0, le=10_080)
+    # Mondays at this local time (CADENCE_TIMEZONE), last week's Twophy winner is announced.
+    twophy_at: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
     # Planning: recurring posts, slots, the evergreen library, pause, grouped alerts
     # Occurrences of a recurring post exist this many days ahead (the first always).

@@ -165,7 +165,9 @@ def api_role_briefly(role: Role) -> Any:
 # Bearer-token API routes. (The web pages' cookie variants are PageViewer & co. in
 # app.web.infrastructure; both read the one role table in app.users.roles.)
 ApiViewer = Annotated[User, api_role(Role.viewer)]
+ApiContributor = Annotated[User, api_role(Role.contributor)]
 ApiEditor = Annotated[User, api_role(Role.editor)]
 ApiAdmin = Annotated[User, api_role(Role.admin)]
+ApiBriefContributor = Annotated[User, api_role_briefly(Role.contributor)]
 ApiBriefEditor = Annotated[User, api_role_briefly(Role.editor)]
 ApiBriefAdmin = Annotated[User, api_role_briefly(Role.admin)]

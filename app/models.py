@@ -10,24 +10,28 @@ from app.media.models import Media
 from app.objectives.models import Objective
 from app.planning.models import AutofillClaim, Blackout, PauseSwitch, Series, Slot
 from app.posts.models import Delivery, DeliveryAttempt, Post, PostMedia, post_objectives
+from app.team.models import AuditEntry, Comment, Guardrail, TwophyAward
 from app.users.models import ApiToken, LoginAttempt, User
 
 __all__ = [
     "Alert",
     "AlertDigest",
     "ApiToken",
+    "AuditEntry",
     "AutofillClaim",
     "Base",
     "Blackout",
     "CalendarFeed",
     "Channel",
     "ChannelToken",
+    "Comment",
     "ConnectState",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryMetric",
     "DeliveryPart",
     "Digest",
+    "Guardrail",
     "LoginAttempt",
     "Media",
     "MetricSchedule",
@@ -38,6 +42,7 @@ __all__ = [
     "Series",
     "Slot",
     "TrackedLink",
+    "TwophyAward",
     "User",
     "post_objectives",
 ]

@@ -24,6 +24,7 @@ from app.planning.library import autofill_all
 from app.planning.series import extend_all
 from app.publishing.dispatcher import Dispatcher
 from app.runtime import Runtime
+from app.team.jobs import team_jobs
 
 log = logging.getLogger(__name__)
 ANNOUNCE_INTERVAL_SECONDS = 5.0
@@ -43,7 +44,7 @@ class Scheduler:
         """Start in the running event loop."""
         settings = self.runtime.settings
         lease = settings.lease_seconds
-        jobs = (
+        jobs: tuple[tuple[str, Callable[[], Awaitable[None] | None], float], ...] = (
             # The dispatcher also wakes itself for the next due time and after each batch;
             # the tick is the floor that catches changes made by other processes.
             ("dispatch-tick", self.dispatcher.wake, settings.dispatch_interval_seconds),
@@ -59,6 +60,7 @@ class Scheduler:
                 settings.token_check_interval_seconds,
             ),
             # team workflow
+            *team_jobs(self.runtime, self.dispatcher),
             # planning
             ("extend-series", self._extend_series, settings.recurrence_interval_seconds),
             ("autofill", self._autofill, settings.coverage_interval_seconds),

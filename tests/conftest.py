@@ -107,6 +107,10 @@ CLEAR_ORDER = (
     "connect_states",
     "channel_tokens",
     # team workflow
+    "twophy_awards",
+    "post_comments",
+    "audit_entries",
+    "guardrails",
     # planning
     "series",  # its occurrences keep their posts (series_id is set to null)
     "pause_switch",

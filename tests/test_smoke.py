@@ -37,6 +37,7 @@ def test_schedule_a_post(client: TestClient, admin: dict[str, str]) -> None:
             "planned": 1,
             "published": 0,
             "covered": True,
+            "pending": 0,  # posts awaiting approval that day (issue 12)
             "planned_post_ids": None,
             "published_post_ids": None,
         }

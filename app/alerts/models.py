@@ -17,6 +17,9 @@ class AlertKind(StrEnum):
     channel_needs_reconnect = "channel_needs_reconnect"
     # planning: publishing is paused (app/planning/pause.py); resolved on resume.
     publishing_paused = "publishing_paused"
+    # Team workflow (app/team/sweep.py)
+    approval_requested = "approval_requested"
+    approval_overdue = "approval_overdue"
 
 
 class AlertStatus(StrEnum):

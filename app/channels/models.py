@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, String, Text
+from sqlalchemy import JSON, Boolean, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdColumn, UTCDateTime, new_id
@@ -27,6 +27,9 @@ class Channel(Base):
     # Fernet token of the JSON credentials; see app.crypto. Never serialised.
     credentials_encrypted: Mapped[str] = mapped_column(Text)
     receives_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Posts a contributor (or, with CADENCE_APPROVAL_FOR_EDITORS, anyone) schedules here
+    # wait for an editor's approval. New channels: true when external (app/team/approval).
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(20), default=ChannelStatus.active)
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

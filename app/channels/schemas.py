@@ -24,6 +24,8 @@ class ChannelCreate(Input):
     config: dict[str, Any] = Field(default_factory=dict)
     credentials: dict[str, Any] = Field(default_factory=dict)
     receives_alerts: Flag = False
+    # Unset: true for external channels, false for internal ones.
+    requires_approval: Flag | None = None
     status: Literal["active", "disabled"] = "active"
 
 
@@ -34,6 +36,7 @@ class ChannelUpdate(Input):
     config: dict[str, Any] | None = None
     credentials: dict[str, Any] | None = None
     receives_alerts: Flag | None = None
+    requires_approval: Flag | None = None
     status: Literal["active", "disabled"] | None = None
 
 
@@ -46,6 +49,7 @@ class ChannelOut(Output):
     # Which credential fields are set; their values are never returned.
     credential_fields: list[str]
     receives_alerts: bool
+    requires_approval: bool
     status: str
     status_reason: str | None
     created_at: datetime

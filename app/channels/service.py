@@ -163,6 +163,10 @@ def create(
         config=config,
         credentials_encrypted=box.seal(credentials),
         receives_alerts=data.receives_alerts,
+        # Unless told: external channels need approval, internal ones do not (issue 12).
+        requires_approval=(
+            audience == "external" if data.requires_approval is None else data.requires_approval
+        ),
         status=data.status,
         created_at=now,
         updated_at=now,
@@ -225,6 +229,8 @@ def update(
         channel.name = str(changes["name"])
     if "receives_alerts" in changes:
         channel.receives_alerts = bool(changes["receives_alerts"])
+    if "requires_approval" in changes:
+        channel.requires_approval = bool(changes["requires_approval"])
     if "status" in changes:
         if (
             changes["status"] == ChannelStatus.active
@@ -371,6 +377,7 @@ def to_out(
         config=shown_config(channel.config, reveal=reveal),
         credential_fields=sorted(stored or {}),
         receives_alerts=channel.receives_alerts,
+        requires_approval=channel.requires_approval,
         status=channel.status,
         status_reason=channel.status_reason,
         created_at=channel.created_at,

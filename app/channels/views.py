@@ -15,6 +15,7 @@ from app.channels.schemas import (
 )
 from app.deps import ApiAdmin, ApiBriefAdmin, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.pagination import Page, PageDep
+from app.team import trail
 from app.users.models import Role, User
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_channel(
-    body: ChannelCreate, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: ApiAdmin
+    body: ChannelCreate, session: SessionDep, runtime: RuntimeDep, now: NowDep, user: ApiAdmin
 ) -> ChannelOut:
     channel = service.create(
         session,
@@ -30,6 +31,9 @@ def create_channel(
         box=runtime.box,
         now=now,
         outbound=runtime.settings.outbound_policy(),
+    )
+    trail.channel_changed(
+        session, runtime.box, user, channel.id, None, channel, now, bool(body.credentials)
     )
     return service.to_out(channel, runtime.box, reveal=True)
 
@@ -73,8 +77,9 @@ def update_channel(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    _: ApiAdmin,
+    user: ApiAdmin,
 ) -> ChannelOut:
+    before = trail.channel_fields(service.get(session, channel_id), runtime.box)
     channel = service.update(
         session,
         channel_id=channel_id,
@@ -82,6 +87,9 @@ def update_channel(
         box=runtime.box,
         now=now,
         outbound=runtime.settings.outbound_policy(),
+    )
+    trail.channel_changed(
+        session, runtime.box, user, channel_id, before, channel, now, body.credentials is not None
     )
     return service.to_out(channel, runtime.box, reveal=True)
 
@@ -92,9 +100,11 @@ def update_channel(
     responses={200: {"description": "Used by deliveries: disabled instead", "model": ChannelOut}},
 )
 def delete_channel(
-    channel_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, _: ApiAdmin
+    channel_id: str, session: SessionDep, runtime: RuntimeDep, now: NowDep, user: ApiAdmin
 ) -> Response:
+    before = trail.channel_fields(service.get(session, channel_id), runtime.box)
     disabled = service.delete(session, channel_id=channel_id, now=now)
+    trail.channel_changed(session, runtime.box, user, channel_id, before, disabled, now)
     if disabled is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     body = service.to_out(disabled, runtime.box, reveal=True).model_dump_json()

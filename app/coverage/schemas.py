@@ -13,6 +13,9 @@ class CoverageCellOut(Output):
     planned: int
     published: int
     covered: bool
+    # Posts pending approval that day (app/team/pending.py): not in `planned`; the day
+    # is "covered if approved" when planned + pending reaches required.
+    pending: int = 0
     # Present when asked for with include=post_ids.
     planned_post_ids: list[str] | None = None
     published_post_ids: list[str] | None = None

@@ -15,6 +15,7 @@ from app.errors import FieldProblem, InvalidInput
 from app.objectives.models import Objective
 from app.pagination import MAX_OFFSET
 from app.schemas import Day
+from app.team.pending import pending_counts
 
 router = APIRouter(tags=["coverage"])
 MAX_DAYS = 366
@@ -22,7 +23,7 @@ MAX_DAYS = 366
 MAX_CELLS = 20_000
 
 
-def cell_out(cell: service.Cell, with_ids: bool) -> CoverageCellOut:
+def cell_out(cell: service.Cell, with_ids: bool, pending: int = 0) -> CoverageCellOut:
     return CoverageCellOut(
         objective_id=cell.objective_id,
         day=cell.day,
@@ -30,6 +31,7 @@ def cell_out(cell: service.Cell, with_ids: bool) -> CoverageCellOut:
         planned=cell.planned,
         published=cell.published,
         covered=cell.covered,
+        pending=pending,
         planned_post_ids=list(cell.planned_ids) if with_ids else None,
         published_post_ids=list(cell.published_ids) if with_ids else None,
     )
@@ -91,8 +93,9 @@ def coverage(
         following = request.url.include_query_params(offset=offset + page, limit=page)
         response.headers["Link"] = f'<{following}>; rel="next"'
     with_ids = include == "post_ids"
+    pending = pending_counts(session, objectives, from_, to)
     return [
-        cell_out(c, with_ids)
+        cell_out(c, with_ids, pending.get((c.objective_id, c.day), 0))
         for c in service.cells(session, objectives, from_, to, now=now, with_ids=with_ids)
     ]
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from app.db import transaction
-from app.deps import ApiBriefEditor, ApiEditor, ApiViewer, RuntimeDep, SessionDep
+from app.deps import ApiBriefContributor, ApiEditor, ApiViewer, RuntimeDep, SessionDep
 from app.errors import NotFound
 from app.media import service
 from app.media.models import Media
@@ -83,7 +83,9 @@ def _register(
         415: {"description": "The bytes are not an accepted image, video or PDF"},
     },
 )
-async def upload_media(request: Request, runtime: RuntimeDep, user: ApiBriefEditor) -> Response:
+async def upload_media(
+    request: Request, runtime: RuntimeDep, user: ApiBriefContributor
+) -> Response:
     """Upload a file in the multipart field `file`.
 
     The body is streamed to a temporary file under CADENCE_MEDIA_DIR while its sha256

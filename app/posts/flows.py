@@ -17,6 +17,7 @@ from app.posts.models import Post
 from app.posts.rules import run_outside_transaction
 from app.posts.schemas import PostCreate, PostOut, PostUpdate
 from app.runtime import Runtime
+from app.team import hooks as team
 from app.users.models import User
 
 # (objective id, the post's time): what a post counts towards.
@@ -67,7 +68,9 @@ def create_post(
         lambda rules: service.check_create(session, data=data, now=now, rules=rules, **where),
     )
     with session.begin_nested():
-        return service.create(session, data=data, user=user, now=now, rules=rules, **where)
+        post = service.create(session, data=data, user=user, now=now, rules=rules, **where)
+        team.after_write(session, post, user=user, settings=runtime.settings, before=None, now=now)
+        return post
 
 
 def create_posts(
@@ -91,7 +94,9 @@ def create_posts(
     if before_write is not None:
         before_write()
     with session.begin_nested():
-        return service.create_many(session, items=items, user=user, now=now, rules=rules, **where)
+        posts = service.create_many(session, items=items, user=user, now=now, rules=rules, **where)
+        team.after_writes(session, posts, user=user, settings=runtime.settings, now=now)
+        return posts
 
 
 def update_post(
@@ -111,11 +116,15 @@ def update_post(
         ),
     )
     with session.begin_nested():
+        before = team.before_update(session, post_id)
         post = service.update(
             session, post_id=post_id, data=data, user=user, now=now, rules=rules, **where
         )
         # planning: an occurrence edited on its own no longer follows its series' edits.
         post.series_detached = post.series_id is not None
+        team.after_write(
+            session, post, user=user, settings=runtime.settings, before=before, now=now
+        )
         return post
 
 

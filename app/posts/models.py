@@ -34,6 +34,8 @@ class PostState(StrEnum):
     """What the author asked for; the visible status is derived (see posts.status)."""
 
     draft = "draft"
+    # Scheduled, waiting for an editor's approval; its deliveries stay drafts meanwhile.
+    pending_approval = "pending_approval"
     scheduled = "scheduled"
     cancelled = "cancelled"
 

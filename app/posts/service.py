@@ -608,6 +608,9 @@ def _update_draft(post: Post, data: PostUpdate, now: datetime) -> Draft:
     # With publish_now, only a scheduled_at in this body is a clash, not the stored one.
     new_time = changes.get("scheduled_at", None if publish_now else post.scheduled_at)
     state = PostState(changes.get("status", post.state))
+    if state == PostState.pending_approval:
+        # Checked as the scheduled post it asks to be; app/team/approval holds it again.
+        state = PostState.scheduled
     channel_ids = _unique(changes.get("channel_ids", [d.channel_id for d in _deliveries(post)]))
     return Draft(
         text=changes.get("text", post.text),
@@ -745,7 +748,9 @@ def _with_status(query: Select[Any]) -> Select[Any]:
 def written_out(post: Post) -> PostOut:
     """A post just created, answered from what was written instead of reading it back:
     all its deliveries are new (draft or scheduled), so its status follows its state."""
-    return to_out(post, PostStatus.draft if post.state == PostState.draft else PostStatus.scheduled)
+    if post.state in (PostState.draft, PostState.pending_approval):
+        return to_out(post, PostStatus(post.state))
+    return to_out(post, PostStatus.scheduled)
 
 
 def get(session: Session, post_id: str) -> PostOut:

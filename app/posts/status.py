@@ -16,6 +16,7 @@ from app.posts.models import Delivery, DeliveryStatus, Post, PostState
 
 class PostStatus(StrEnum):
     draft = "draft"
+    pending_approval = "pending_approval"
     scheduled = "scheduled"
     publishing = "publishing"
     published = "published"
@@ -36,6 +37,11 @@ def post_status() -> ColumnElement[Any]:
     return case(
         (Post.state == PostState.draft, PostStatus.draft.value),
         (Post.state == PostState.cancelled, PostStatus.cancelled.value),
+        # Waiting for an editor (app/team/approval.py); failed once its time passed.
+        (
+            and_(Post.state == PostState.pending_approval, not_(failed)),
+            PostStatus.pending_approval.value,
+        ),
         (_any(DeliveryStatus.publishing), PostStatus.publishing.value),
         # An unknown outcome needs a person before anything else is said of the post.
         (_any(DeliveryStatus.unknown), PostStatus.needs_review.value),

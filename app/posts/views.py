@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, status
 from sqlalchemy.orm import Session
 
 from app.coverage.views import cell_out
-from app.deps import ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
+from app.deps import ApiContributor, ApiEditor, ApiViewer, NowDep, RuntimeDep, SessionDep
 from app.insights.service import with_metrics
 from app.pagination import Page, PageDep
 from app.planning import blackouts, library, series, slots
@@ -24,6 +24,7 @@ from app.posts.schemas import (
 from app.posts.status import PostStatus
 from app.runtime import Runtime
 from app.schemas import UTCTime
+from app.team import hooks as team
 
 router = APIRouter(tags=["posts"])
 
@@ -34,7 +35,7 @@ def create_post(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: ApiEditor,
+    user: ApiContributor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     if body.evergreen:
@@ -66,7 +67,7 @@ def create_posts(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: ApiEditor,
+    user: ApiContributor,
     after: BackgroundTasks,
 ) -> PostBatchOut:
     """Create up to 1,000 posts (each as for POST /posts) at once, all or none; a
@@ -122,7 +123,7 @@ def update_post(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: ApiEditor,
+    user: ApiContributor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     before = service.get(session, post_id)
@@ -137,11 +138,12 @@ def cancel_post(
     session: SessionDep,
     runtime: RuntimeDep,
     now: NowDep,
-    user: ApiEditor,
+    user: ApiContributor,
     after: BackgroundTasks,
 ) -> PostWithCoverage:
     before = service.get(session, post_id)
     service.cancel(session, post_id=post_id, user=user, now=now)
+    team.after_cancel(session, post_id, user=user, now=now)
     out = service.get(session, post_id)
     return with_coverage(session, runtime, now, after, out, before=before)
 

@@ -33,6 +33,8 @@ worker's; every other guard is checked by the caller before the transition):
                                                        worker stopped           lease cleared
   scheduled, retrying     miss window,     failed      found too late; channel  error kind and message;
                           refuse                       unusable; internal only  attempts kept
+  draft (post pending     miss approval    failed      its time passed while    error kind missed_window
+  approval)                                            it waited for approval   and message; attempts kept
   draft, scheduled,       cancel           cancelled   the post is not out      next attempt cleared
   retrying
   failed, unknown         reset for retry  scheduled   a person asks; the post  attempts 0, next attempt =
@@ -365,6 +367,22 @@ def refuse(*, attempts: int, kind: OutcomeKind, message: str, now: datetime) -> 
         message=message,
         now=now,
         owner=None,
+    )
+
+
+def miss_approval(*, message: str, now: datetime) -> Change:
+    """A post's time passed while it waited for approval (app/team/approval.py): its
+    deliveries, drafts meanwhile, end as a missed window, like any post found too late."""
+    return Change(
+        "miss approval",
+        frozenset({S.draft}),
+        {
+            "status": S.failed,
+            "error_kind": OutcomeKind.missed_window,
+            "last_error": message,
+            "next_attempt_at": None,
+            "updated_at": now,
+        },
     )
 
 

@@ -12,6 +12,8 @@ from app.db import Base, IdColumn, UTCDateTime, new_id
 class Role(StrEnum):
     admin = "admin"
     editor = "editor"
+    # Writes posts and uploads media for approval; approves and manages nothing.
+    contributor = "contributor"
     viewer = "viewer"
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from app.users.models import Role, User
 
 # Higher rank: every right of the lower ranks and more.
-ROLE_RANK: dict[Role, int] = {Role.viewer: 0, Role.editor: 1, Role.admin: 2}
+ROLE_RANK: dict[Role, int] = {
+    Role.viewer: 0,
+    # Writes posts, uploads media and comments; what it schedules waits for approval
+    # (app/team/approval.py), and editors' rights (approve, retry, ...) are above it.
+    Role.contributor: 1,
+    Role.editor: 2,
+    Role.admin: 3,
+}
 
 # In the order forms and the CLI offer them (most rights first).
 ROLE_NAMES: tuple[str, ...] = tuple(

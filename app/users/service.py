@@ -95,6 +95,8 @@ def user_for_token(
     if row is None:
         return None, False
     api_token, user = row
+    # Read by app.team.audit.record: which token made the change this session writes.
+    session.info["token_id"] = api_token.id
     due = api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_PRECISION
     if due and record_use:
         api_token.last_used_at = now

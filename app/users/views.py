@@ -7,6 +7,8 @@ from fastapi import APIRouter, Response, status
 from app.deps import ApiAdmin, ApiViewer, NowDep, SessionDep
 from app.pagination import Page, PageDep
 from app.schemas import patch_fields
+from app.team import trail
+from app.team.audit import Action, Subject
 from app.users import service
 from app.users.models import ApiToken, User
 from app.users.profile import list_users
@@ -37,6 +39,15 @@ def create_token(
     row, secret = service.create_token_row(
         session, user=user, now=now, name=body.name, expires_at=body.expires_at
     )
+    trail.changed(
+        session,
+        user=user,
+        subject=Subject.token,
+        subject_id=row.id,
+        before=None,
+        after={"name": row.name, "expires_at": row.expires_at, "owner": user.email},
+        now=now,
+    )
     return TokenCreated(id=row.id, name=row.name, token=secret, expires_at=row.expires_at)
 
 
@@ -51,6 +62,16 @@ def list_tokens(session: SessionDep, page: PageDep, user: ApiViewer) -> Page[Tok
 def revoke_token(token_id: str, session: SessionDep, now: NowDep, user: ApiViewer) -> Response:
     """Revoke a token: it answers 401 from now on. Someone else's token is 404 unless admin."""
     service.revoke_token(session, viewer=user, token_id=token_id, now=now)
+    trail.changed(
+        session,
+        user=user,
+        subject=Subject.token,
+        subject_id=token_id,
+        before={},
+        after={},
+        now=now,
+        action=Action.revoke,
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -63,11 +84,12 @@ def get_users(session: SessionDep, page: PageDep, _: ApiAdmin) -> Page[UserOut]:
 
 @users.patch("/{user_id}")
 def change_user(
-    user_id: str, body: UserUpdate, session: SessionDep, now: NowDep, _: ApiAdmin
+    user_id: str, body: UserUpdate, session: SessionDep, now: NowDep, admin: ApiAdmin
 ) -> UserOut:
     """Disable (`active: false`: tokens revoked, sessions ended at once), enable, or
     change the role of a person."""
     changes = patch_fields(body)
+    before = trail.fields(UserOut.model_validate(service.get_user(session, user_id)))
     user = service.change_user(
         session,
         user=service.get_user(session, user_id),
@@ -75,4 +97,14 @@ def change_user(
         active=changes.get("active"),
         role=changes.get("role"),
     )
-    return UserOut.model_validate(user)
+    out = UserOut.model_validate(user)
+    trail.changed(
+        session,
+        user=admin,
+        subject=Subject.user,
+        subject_id=user_id,
+        before=before,
+        after=trail.fields(out),
+        now=now,
+    )
+    return out

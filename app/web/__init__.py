@@ -23,6 +23,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         import_page,
         planning_pages,
         post_routes,
+        team_pages,  # team workflow
     )
     from app.web.infrastructure import HERE, WebState, install_handlers
     from app.web.sessions import Sessions
@@ -45,6 +46,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # connecting accounts
         connect_routes,
         # team workflow
+        team_pages,
         # planning
         planning_pages,
         # exchange

@@ -7,9 +7,12 @@ from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import InvalidInput
+from app.team import trail, twophy
+from app.team.audit import Action, Subject
 from app.users import throttle
 from app.users.models import Role, User
 from app.users.passwords import authenticate, set_password, verify_password
@@ -80,6 +83,16 @@ def login(request: Request, session: SessionDep, now: NowDep, form: FormDep) -> 
         error = "That e-mail and password do not match an account."
         return render(request, "login.html", {**context, "error": error}, status=401)
     throttle.succeeded(session, email=email, address=address, now=now)
+    trail.changed(
+        session,
+        user=user,
+        subject=Subject.user,
+        subject_id=user.id,
+        before={},
+        after={},
+        now=now,
+        action=Action.login,
+    )
     ws = web_session(request)
     state.sessions.login(ws, user)
     response = redirect(target)
@@ -105,7 +118,11 @@ def profile_page(request: Request, session: SessionDep, user: PageUser) -> Respo
     return render(
         request,
         "profile.html",
-        {"zones": sorted(available_timezones()), "errors": {}},
+        {
+            "zones": sorted(available_timezones()),
+            "errors": {},
+            "twophy_weeks": twophy.badges(session, user.id),
+        },
         user=user,
         session=session,
     )
@@ -116,8 +133,11 @@ class _Rollback(Exception):
 
 
 @router.post("/profile")
-def profile_save(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
+def profile_save(
+    request: Request, session: SessionDep, now: NowDep, user: PageUser, form: FormDep
+) -> Response:
     errors: dict[str, list[str]] = {}
+    zone_before = user.timezone
     new, current = form_text(form, "new_password"), form_text(form, "current_password")
     try:
         with session.begin_nested():
@@ -142,11 +162,25 @@ def profile_save(request: Request, session: SessionDep, user: PageUser, form: Fo
         return render(
             request,
             "profile.html",
-            {"zones": sorted(available_timezones()), "errors": errors},
+            {
+                "zones": sorted(available_timezones()),
+                "errors": errors,
+                "twophy_weeks": twophy.badges(session, user.id),
+            },
             user=user,
             session=session,
             status=422,
         )
+    trail.changed(
+        session,
+        user=user,
+        subject=Subject.user,
+        subject_id=user.id,
+        before={"timezone": zone_before},
+        after={"timezone": user.timezone},
+        now=now,
+        credentials_changed=bool(new),
+    )
     response = redirect("/profile", notice="password" if new else "saved")
     if new:
         # A new password ends other sessions; this one goes on with the new fingerprint.
@@ -181,9 +215,21 @@ def users_save(
     if not errors:
         try:
             with session.begin_nested():
+                found = session.scalar(select(User).where(User.email == email.lower()))
+                before = {"email": found.email, "role": found.role} if found else None
                 target = get_or_create_user(session, email=email, role=Role(role), now=now)
                 if form_text(form, "password"):
                     set_password(session, user=target, password=form_text(form, "password"))
+                trail.changed(
+                    session,
+                    user=user,
+                    subject=Subject.user,
+                    subject_id=target.id,
+                    before=before,
+                    after={"email": target.email, "role": target.role},
+                    now=now,
+                    credentials_changed=bool(form_text(form, "password")),
+                )
         except InvalidInput as exc:
             errors = field_errors(exc.problems)
     if errors:

@@ -16,6 +16,7 @@ from app.posts.schemas import PostOut
 # so the status must never be told by colour alone.
 STATUS = {
     "draft": ("✎", "Draft"),
+    "pending_approval": ("⧗", "Awaiting approval"),
     "scheduled": ("◷", "Scheduled"),
     "publishing": ("↻", "Publishing"),
     "published": ("✓", "Published"),

@@ -17,6 +17,7 @@ from app.channels.schemas import ChannelCreate, ChannelTestResult, ChannelUpdate
 from app.db import transaction
 from app.deps import NowDep, SessionDep, no_nul_in_url
 from app.errors import FieldProblem, InvalidInput, NotFound, problems_from_pydantic
+from app.team import trail
 from app.users.models import Role, User
 from app.web.channel_forms import fields, shown_value, values_from
 from app.web.connect_routes import can_reconnect, connect_panel
@@ -159,6 +160,16 @@ def create_channel(
             session=session,
             status=422,
         )
+    trail.channel_changed(
+        session,
+        runtime_of(request).box,
+        user,
+        created.id,
+        None,
+        created,
+        now,
+        bool(data.credentials),
+    )
     return redirect(f"/channels/{created.id}", notice="channel")
 
 
@@ -210,6 +221,7 @@ def update_channel(
     form: FormDep,
 ) -> Response:
     channel = _channel(session, channel_id)
+    before = trail.channel_fields(channel, runtime_of(request).box)
     specs = _specs(channel.platform)
     body: dict[str, Any] = {
         "name": _text(form, "name"),
@@ -244,6 +256,9 @@ def update_channel(
         return _channel_page(
             request, session, user, channel, errors=field_errors(problems), status=422
         )
+    trail.channel_changed(
+        session, runtime.box, user, channel_id, before, channel, now, bool(credentials)
+    )
     return redirect(f"/channels/{channel_id}", notice="channel")
 
 
@@ -256,15 +271,17 @@ def set_status(
     user: PageAdmin,
     form: FormDep,
 ) -> Response:
-    _channel(session, channel_id)
+    box = runtime_of(request).box
+    before = trail.channel_fields(_channel(session, channel_id), box)
     wanted = "disabled" if _text(form, "status") == "disabled" else "active"
-    channels.update(
+    changed = channels.update(
         session,
         channel_id=channel_id,
         data=ChannelUpdate(status=wanted),
-        box=runtime_of(request).box,
+        box=box,
         now=now,
     )
+    trail.channel_changed(session, box, user, channel_id, before, changed, now)
     return redirect(
         f"/channels/{channel_id}", notice="disabled" if wanted == "disabled" else "enabled"
     )
@@ -280,6 +297,7 @@ def set_alerts(
     form: FormDep,
 ) -> Response:
     channel = _channel(session, channel_id)
+    before = trail.channel_fields(channel, runtime_of(request).box)
     try:
         with session.begin_nested():
             channels.update(
@@ -294,6 +312,7 @@ def set_alerts(
         return _channel_page(
             request, session, user, channel, errors=field_errors(exc.problems), status=422
         )
+    trail.channel_changed(session, runtime_of(request).box, user, channel_id, before, channel, now)
     return redirect(f"/channels/{channel_id}", notice="channel")
 
 

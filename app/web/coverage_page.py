@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.coverage import service as coverage
 from app.deps import SessionDep, no_nul_in_url
 from app.objectives.models import Objective
+from app.team.pending import pending_counts
 from app.web import calendar as grid
 from app.web.infrastructure import (
     PageViewer,
@@ -51,6 +52,7 @@ def coverage_page(
             "next": first + timedelta(days=14),
             "first": first,
             "last": last,
+            "pending": pending_counts(session, objectives, first, last),
         },
         user=user,
         session=session,

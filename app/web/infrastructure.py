@@ -158,8 +158,10 @@ def page_role_briefly(role: Role) -> Any:
 # Cookie-session web pages. (Bearer-token API routes use ApiViewer & co. from app.deps;
 # both read the one role table in app.users.roles.)
 PageViewer = Annotated[User, page_role(Role.viewer)]
+PageContributor = Annotated[User, page_role(Role.contributor)]
 PageEditor = Annotated[User, page_role(Role.editor)]
 PageAdmin = Annotated[User, page_role(Role.admin)]
+PageBriefContributor = Annotated[User, page_role_briefly(Role.contributor)]
 PageBriefEditor = Annotated[User, page_role_briefly(Role.editor)]
 PageBriefAdmin = Annotated[User, page_role_briefly(Role.admin)]
 
@@ -200,6 +202,12 @@ SECURITY_HEADERS = {
 NOTICES = {
     "saved": "Saved.",
     "scheduled": "The post is scheduled.",
+    "submitted": "The post is submitted: it goes out once an editor approves it.",
+    "approved": "The post is approved and scheduled.",
+    "rejected": "The post is sent back to its author as a draft, with your comment.",
+    "commented": "Your comment is added.",
+    "guardrail": "The guardrail is saved.",
+    "guardrail_deleted": "The guardrail is removed.",
     "draft": "The draft is saved.",
     "cancelled": "The post is cancelled.",
     "retrying": "The delivery is back in the queue.",
@@ -235,6 +243,8 @@ def render(
         "zone_name": user_zone_name(user, runtime),
         "open_alerts": _open_alerts(session) if session is not None and user else 0,
         "notice": NOTICES.get(request.query_params.get("notice", "")),
+        # can_write: may compose posts (contributors too); can_edit: editors' rights.
+        "can_write": user is not None and has_role(user, Role.contributor),
         "can_edit": user is not None and has_role(user, Role.editor),
         "is_admin": user is not None and has_role(user, Role.admin),
         "path": request.url.path,

@@ -20,12 +20,15 @@ from app.posts import flows
 from app.posts import service as posts
 from app.posts.models import DeliveryAttempt, Post, PostKind
 from app.posts.schemas import MAX_TEXT_LENGTH, PostOut
+from app.team import hooks as team
 from app.users.models import User
 from app.web import calendar as grid
+from app.web import team_pages
 from app.web.compose import ComposeForm, check_channels
 from app.web.infrastructure import (
     FormDep,
-    PageBriefEditor,
+    PageBriefContributor,
+    PageContributor,
     PageEditor,
     PageError,
     PageViewer,
@@ -134,7 +137,7 @@ def _compose(
 def new_post(
     request: Request,
     session: SessionDep,
-    user: PageEditor,
+    user: PageContributor,
     day: str | None = None,
     objective: str | None = None,
 ) -> Response:
@@ -151,7 +154,7 @@ def create_post(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    user: PageEditor,
+    user: PageContributor,
     form: FormDep,
     after: BackgroundTasks,
 ) -> Response:
@@ -169,12 +172,19 @@ def create_post(
         return _compose(request, session, user, compose, problems=problems, status=422)
     flows.after_post_change(session, runtime, now=now, touched=flows.touches(created), after=after)
     return redirect(
-        f"/posts/{created.id}", notice=compose.action if compose.action == "draft" else "scheduled"
+        f"/posts/{created.id}",
+        notice=compose.action
+        if compose.action == "draft"
+        else "submitted"
+        if created.state == "pending_approval"
+        else "scheduled",
     )
 
 
 @router.get("/posts/{post_id}/edit")
-def edit_post(post_id: str, request: Request, session: SessionDep, user: PageEditor) -> Response:
+def edit_post(
+    post_id: str, request: Request, session: SessionDep, user: PageContributor
+) -> Response:
     post = _get_post(session, post_id)
     form = ComposeForm.from_post(post, user_zone(user, runtime_of(request)))
     return _compose(request, session, user, form, post=post)
@@ -186,7 +196,7 @@ def update_post(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    user: PageEditor,
+    user: PageContributor,
     form: FormDep,
     after: BackgroundTasks,
 ) -> Response:
@@ -246,6 +256,7 @@ def post_page(post_id: str, request: Request, session: SessionDep, user: PageVie
             "status_icons": grid.STATUS,
             "delivery_icons": grid.DELIVERY_STATUS,
             "plain_error": plain_error,
+            **team_pages.post_context(session, post, user),
         },
         user=user,
         session=session,
@@ -258,12 +269,13 @@ def cancel_post(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    user: PageEditor,
+    user: PageContributor,
     after: BackgroundTasks,
 ) -> Response:
     before = _get_post(session, post_id)
     try:
         posts.cancel(session, post_id=post_id, user=user, now=now)
+        team.after_cancel(session, post_id, user=user, now=now)
     except Conflict as exc:
         raise PageError(409, "The post cannot be cancelled", exc.message) from None
     flows.after_post_change(
@@ -304,13 +316,16 @@ class CheckBody(BaseModel):
 
 
 @router.post("/web/validate")
-def validate(body: CheckBody, request: Request, session: SessionDep, _: PageEditor) -> JSONResponse:
+def validate(
+    body: CheckBody, request: Request, session: SessionDep, _: PageContributor
+) -> JSONResponse:
     """Each chosen channel's counter and problems, by its platform's own `validate`."""
     settings = runtime_of(request).settings
     ids = list(dict.fromkeys(body.channel_ids))
     found = {c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(ids)))}
     media_ids = list(dict.fromkeys(body.media_ids))
     media = {m.id: m for m in session.scalars(select(Media).where(Media.id.in_(media_ids)))}
+    guarded = team_pages.guardrail_matches(session, body, list(found.values()))
     # Nothing is written here: end the transaction before the platforms' rules run.
     session.commit()
     results = check_channels(
@@ -323,11 +338,11 @@ def validate(body: CheckBody, request: Request, session: SessionDep, _: PageEdit
         media_dir=settings.media_dir,
         base_url=settings.base_url,
     )
-    return JSONResponse({"channels": results})
+    return JSONResponse({"channels": results, "guardrails": guarded})
 
 
 @router.post("/web/media")
-async def upload(request: Request, user: PageBriefEditor) -> Response:
+async def upload(request: Request, user: PageBriefContributor) -> Response:
     """The media API's own upload (same checks and answers), for a logged-in editor."""
     from app.media.views import upload_media
 

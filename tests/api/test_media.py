@@ -323,7 +323,7 @@ def test_viewers_cannot_upload_or_delete_but_can_read(
 ) -> None:
     refused = upload(client, viewer, PNG)
     assert refused.status_code == 403
-    assert "editor" in refused.json()["detail"]
+    assert "contributor" in refused.json()["detail"]  # the lowest role that uploads
     assert upload(client, {}, PNG).status_code == 401
     assert upload(client, {"Authorization": "Bearer nope"}, PNG).status_code == 401
     assert stored_files(settings) == []

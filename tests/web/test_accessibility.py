@@ -68,6 +68,13 @@ PAGES: dict[str, Callable[[dict[str, str]], str]] = {
     "/users": lambda ids: "/users",
     "/insights": lambda ids: "/insights",
     "/digest": lambda ids: "/digest",
+    "/import": lambda ids: "/import",
+    "/profile/feeds": lambda ids: "/profile/feeds",
+    "/objectives/{objective_id}/slots": lambda ids: f"/objectives/{ids['objective']}/slots",
+    "/approvals": lambda ids: "/approvals",
+    "/audit": lambda ids: "/audit",
+    "/champions": lambda ids: "/champions",
+    "/guardrails": lambda ids: "/guardrails",
 }
 
 # Page routes that answer something other than a page of their own.
@@ -81,6 +88,7 @@ NOT_PAGES = {
     "/channels/connect/{platform}/choose": "needs a flow under way",
     "/digest.pdf": "a PDF",
     "/l/{code}": "a redirect to a tracked link",
+    "/calendar/feeds/{token}.ics": "an iCalendar feed",
 }
 
 

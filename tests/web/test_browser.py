@@ -192,10 +192,16 @@ def test_every_form_control_has_a_label_and_the_calendar_fits_a_phone(
         "/profile",
         "/users",
         slots,
+        # team workflow
+        "/approvals",
+        "/audit",
+        "/guardrails",
+        "/champions",
     ):
         page.goto(path)
         assert page.evaluate(unlabelled) == [], path
     page.set_viewport_size({"width": 390, "height": 844})
-    for path in ("/calendar", "/posts/new", "/alerts", "/channels", "/insights", "/digest", slots):
+    for path in ("/calendar", "/posts/new", "/alerts", "/channels", "/insights", "/digest", slots,
+                 "/approvals", "/audit", "/guardrails", "/champions"):  # fmt: skip
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path

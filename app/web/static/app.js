@@ -95,6 +95,10 @@
       return;
     }
     if (mine !== seq) return; // a newer check is on its way
+    const rules = el("ul", "guardrails");
+    (answer.guardrails || []).forEach((g) => {
+      rules.append(el("li", g.action === "block" ? "over" : "problem", g.message));
+    });
     const list = el("ul");
     answer.channels.forEach((c) => {
       const item = el("li", c.over ? "over" : c.problems.length ? "problem" : "ok");
@@ -117,7 +121,7 @@
       }
       list.append(item);
     });
-    checks.replaceChildren(list);
+    checks.replaceChildren(...(rules.children.length ? [rules, list] : [list]));
   }
 
   ["input", "change"].forEach((type) => compose.addEventListener(type, (event) => {

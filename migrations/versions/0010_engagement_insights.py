@@ -1,7 +1,7 @@
 """engagement figures, their collection schedule, tracked links, weekly digests,
 objectives.track_clicks
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-02 03:50:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import app.db
 
-revision: str = "0011"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
