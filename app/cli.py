@@ -352,10 +352,6 @@ def rotate_key() -> None:
         )
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 # -- connecting accounts --
 
 
@@ -438,3 +434,8 @@ def digest_send(week: Any) -> None:
         click.echo(f"the digest of the week of {start} was sent already")
     else:
         click.echo(f"digest of the week of {start} queued for the alert channels (post {post_id})")
+
+
+# Last, so `python -m app.cli` knows every command defined above.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,6 +13,7 @@ import pytest
 
 from tests.fakes import facebook, flickr, slack, x, yammer, youtube
 from tests.web.conftest import Server, log_in
+from tests.web.test_accessibility import violations
 
 
 class Fakes:
@@ -62,6 +63,7 @@ def connect(page: Any, label: str, consent: str, pick: str | None = None) -> str
     page.get_by_role("button", name=consent).click()
     if pick is not None:
         page.wait_for_url("**/choose?flow=*")
+        assert violations(page) == []  # the chooser is only reached through a flow
         page.get_by_label(pick).check()
         page.get_by_role("button", name="Connect").click()
     page.wait_for_url("**/channels/*?notice=connected")
