@@ -272,7 +272,7 @@ def test_collect_everything_reads_the_last_30_days_whatever_the_schedule(
         client, admin, runtime, channel, ["1700000000000000001"], at=clock.now() - 31 * 24 * HOUR
     )
     assert collect(runtime, everything=True) == 2
-    assert lookups(fake_x) == [tweet_ids(2)]
+    assert [sorted(ids) for ids in lookups(fake_x)] == [sorted(tweet_ids(2))]  # one call
     state = schedules(runtime)
     assert old[0][1] not in state
     assert state[recent[0][1]].step == 0, "the schedule is kept"
