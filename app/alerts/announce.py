@@ -175,11 +175,31 @@ def _message(
     if resolved:
         body += ["", "Resolved since the last message:", *_resolved_lines(resolved)]
     link = f"{base_url.rstrip('/')}/alerts"
+    queue_announcement(session, text="\n".join([*body, "", link]), title=title, link=link, now=now)
+
+
+def queue_announcement(
+    session: Session,
+    *,
+    text: str,
+    title: str,
+    link: str,
+    now: datetime,
+    internal_channels_only: bool = False,
+) -> str:
+    """Queue a message to the channels that receive alerts, due now, as a post of kind
+    `alert` (so the calendar and reports leave it out); the engine publishes it once.
+    Alerts, the weekly digest and the Twophy all go out this one way."""
+    channels = select(Channel.id).where(
+        Channel.receives_alerts.is_(True), Channel.status == ChannelStatus.active
+    )
+    if internal_channels_only:
+        channels = channels.where(Channel.audience == "internal")
     post_id = new_id()
     session.add(
         Post(
             id=post_id,
-            text="\n".join([*body, "", link]),
+            text=text,
             title=title,
             link=link,
             internal_only=True,
@@ -192,17 +212,14 @@ def _message(
     )
     session.flush()
     due_now = transitions.schedule(scheduled=True, at=now, now=now)
-    for channel in session.scalars(
-        select(Channel).where(
-            Channel.receives_alerts.is_(True), Channel.status == ChannelStatus.active
-        )
-    ):
+    for channel_id in session.scalars(channels):
         session.add(
             transitions.new_delivery(
-                due_now, post_id=post_id, channel_id=channel.id, created_at=now
+                due_now, post_id=post_id, channel_id=channel_id, created_at=now
             )
         )
     session.flush()
+    return post_id
 
 
 def _resolved_lines(resolved: Sequence[Alert]) -> list[str]:

@@ -27,15 +27,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.channels.models import Channel, ChannelStatus
+from app.alerts.announce import queue_announcement
+from app.channels.models import Channel
 from app.config import Settings
 from app.coverage.service import cells
-from app.db import new_id, transaction
+from app.db import transaction
 from app.insights import engagement
 from app.insights.models import Digest
 from app.objectives.models import Objective
-from app.posts.models import Post, PostKind, PostState
-from app.publishing import transitions
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -175,33 +174,15 @@ def send(session: Session, start: date, *, now: datetime, settings: Settings) ->
         return None
     digest = content(session, start, now=now, zone=settings.timezone)
     link = f"{settings.base_url.rstrip('/')}/digest?week={start.isoformat()}"
-    post_id = new_id()
-    session.add(
-        Post(
-            id=post_id,
-            text=as_text(digest, link=link),
-            title=title_of(digest),
-            link=link,
-            internal_only=True,
-            state=PostState.scheduled,
-            kind=PostKind.alert,
-            scheduled_at=now,
-            created_at=now,
-            updated_at=now,
-        )
+    # A digest of figures is internal news: external alert channels never get it.
+    post_id = queue_announcement(
+        session,
+        text=as_text(digest, link=link),
+        title=title_of(digest),
+        link=link,
+        now=now,
+        internal_channels_only=True,
     )
-    session.flush()
-    due_now = transitions.schedule(scheduled=True, at=now, now=now)
-    for channel in session.scalars(
-        select(Channel).where(
-            Channel.receives_alerts.is_(True), Channel.status == ChannelStatus.active
-        )
-    ):
-        session.add(
-            transitions.new_delivery(
-                due_now, post_id=post_id, channel_id=channel.id, created_at=now
-            )
-        )
     session.execute(update(Digest).where(Digest.week_start == start).values(post_id=post_id))
     session.flush()
     return post_id

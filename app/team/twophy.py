@@ -18,10 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.channels.models import Channel, ChannelStatus
-from app.db import new_id
-from app.posts.models import Post, PostKind, PostState
-from app.publishing import transitions
+from app.alerts.announce import queue_announcement
 from app.team.leaderboard import Standing, standings, week_name
 from app.team.models import TwophyAward
 from app.users.models import User
@@ -50,33 +47,14 @@ def _message(week: str, winner: Standing, base_url: str) -> str:
 
 
 def _announce(session: Session, award: str, text: str, *, now: datetime, base_url: str) -> str:
-    channels = session.scalars(
-        select(Channel).where(
-            Channel.receives_alerts.is_(True),
-            Channel.status == ChannelStatus.active,
-            Channel.audience == "internal",
-        )
-    ).all()
-    post = Post(
-        id=new_id(),
+    return queue_announcement(
+        session,
         text=text,
         title=f"Twophy {award}",
         link=f"{base_url.rstrip('/')}/champions",
-        internal_only=True,
-        state=PostState.scheduled,
-        kind=PostKind.alert,
-        scheduled_at=now,
-        created_at=now,
-        updated_at=now,
+        now=now,
+        internal_channels_only=True,
     )
-    session.add(post)
-    due_now = transitions.schedule(scheduled=True, at=now, now=now)
-    for channel in channels:
-        post.deliveries.append(
-            transitions.new_delivery(due_now, channel_id=channel.id, created_at=now)
-        )
-    session.flush()
-    return post.id
 
 
 def award_due(
