@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from app.clock import FrozenClock
 from app.runtime import Runtime
-from tests.fakes import bluesky, mastodon
+from tests.fakes import bluesky, linkedin, mastodon, vimeo
+from tests.helpers import webhook_channel
 from tests.insights.conftest import HOUR, collect, make_channel, published
 from tests.insights.test_collect_more import latest_metrics, state
 
@@ -120,3 +121,99 @@ def test_bluesky_getposts_in_batches_of_25_and_a_deleted_post(
     assert sizes == [25, 5, 5], "the batch refused by the 429 is asked again"
     assert {u for r in lookups for u in parse_qs(r.query)["uris"]} == set(uris)
     assert all(r.header("authorization") for r in lookups)
+
+
+@pytest.fixture
+def fake_linkedin() -> Iterator[linkedin.FakeLinkedIn]:
+    with linkedin.FakeLinkedIn() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_vimeo() -> Iterator[vimeo.FakeVimeo]:
+    with vimeo.FakeVimeo() as fake:
+        yield fake
+
+
+def test_linkedin_social_actions_likes_comments_and_a_deleted_post(
+    client: TestClient,
+    admin: dict[str, str],
+    runtime: Runtime,
+    clock: FrozenClock,
+    fake_linkedin: linkedin.FakeLinkedIn,
+) -> None:
+    channel = make_channel(
+        client,
+        admin,
+        "linkedin",
+        {"organization_urn": linkedin.ORG_URN, "api_base": fake_linkedin.url},
+        {"access_token": linkedin.TOKEN},
+    )
+    urns = [f"urn:li:share:72800000000000000{n}" for n in (1, 2, 3)]
+    fake_linkedin.engagement = {urns[0]: {"likes": 9, "comments": 4}, urns[2]: {"likes": 1}}
+    made = published(client, admin, runtime, channel, urns, at=clock.now() - HOUR)
+    fake_linkedin.rate_limit_read = 2
+    assert collect(runtime) == 1
+    due = [s.due_at for s in state(runtime).values() if s.step == 0 and not s.gone]
+    assert due == [clock.now() + timedelta(minutes=10)] * 2, "Retry-After: postponed"
+
+    clock.advance(minutes=10)
+    assert collect(runtime) == 2
+    schedules = state(runtime)
+    assert [schedules[d].gone for _, d in made] == [False, True, False]
+    metrics = latest_metrics(client, admin, made[0][0])
+    assert (metrics["likes"], metrics["replies"], metrics["reposts"], metrics["views"]) == (
+        9,
+        4,
+        None,
+        None,
+    )
+    assert latest_metrics(client, admin, made[2][0])["likes"] == 1
+    asked = [r for r in fake_linkedin.sink.requests if r.method == "GET"]
+    assert {r.path for r in asked} == {f"/rest/socialActions/{u}" for u in urns}
+    assert all(
+        r.header("linkedin-version") and r.header("x-restli-protocol-version") for r in asked
+    )
+
+
+def test_vimeo_plays_likes_comments_and_a_deleted_video(
+    client: TestClient,
+    admin: dict[str, str],
+    runtime: Runtime,
+    clock: FrozenClock,
+    fake_vimeo: vimeo.FakeVimeo,
+) -> None:
+    channel = make_channel(
+        client,
+        admin,
+        "vimeo",
+        {"api_base": fake_vimeo.url, "privacy": "unlisted"},
+        {"access_token": vimeo.TOKEN},
+    )
+    via = webhook_channel(client, admin, name="Rules")["id"]  # a Vimeo post needs a video
+    ids = ["1040000101", "1040000102", "1040000103"]
+    fake_vimeo.stats = {
+        ids[0]: {"plays": 120, "likes": 6, "comments": 2},
+        ids[2]: {"plays": 3},
+    }
+    made = published(client, admin, runtime, channel, ids, at=clock.now() - HOUR, via=via)
+    fake_vimeo.rate_limit_read = 3
+    assert collect(runtime) == 2
+    due = [s.due_at for s in state(runtime).values() if s.step == 0 and not s.gone]
+    assert due == [clock.now() + timedelta(seconds=90)], "Retry-After: postponed"
+
+    clock.advance(seconds=90)
+    assert collect(runtime) == 1
+    schedules = state(runtime)
+    assert [schedules[d].gone for _, d in made] == [False, True, False]
+    metrics = latest_metrics(client, admin, made[0][0])
+    assert (metrics["views"], metrics["likes"], metrics["replies"], metrics["reposts"]) == (
+        120,
+        6,
+        2,
+        None,
+    )
+    assert latest_metrics(client, admin, made[2][0])["views"] == 3
+    asked = [r for r in fake_vimeo.sink.requests if r.method == "GET"]
+    assert {r.path for r in asked} == {f"/videos/{i}" for i in ids}
+    assert "stats.plays" in parse_qs(asked[-1].query)["fields"][0]
