@@ -225,3 +225,20 @@ def test_the_digest_page_and_pdf(
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
     assert 'filename="cadence-digest-2026-11-16.pdf"' in pdf.headers["content-disposition"]
+
+
+def test_the_pdf_prints_unicode_with_dejavu_and_degrades_without(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    from app.insights import pdf
+
+    with runtime.sessions() as session:
+        content = digest.content(session, LAST_MONDAY, now=clock.now(), zone="UTC")
+    content.extra = ["Twophy champion of 2026-W47: Zoë Ωmega Жанна 中 🏆"]
+    if pdf.unicode_font_dir() is not None:  # Debian's fonts-dejavu-core
+        made = pdf.digest_pdf(content, link="http://cadence.test/digest")
+        assert made.startswith(b"%PDF-") and b"/FontFile2" in made, "DejaVu embedded"
+        assert b"DejaVu" in made
+    core = pdf.digest_pdf(content, link="http://cadence.test/digest", font_dirs=())
+    assert core.startswith(b"%PDF-") and b"/Helvetica" in core and b"DejaVu" not in core
+    assert pdf.unicode_font_dir((Path("/nowhere"),)) is None
