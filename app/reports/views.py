@@ -30,7 +30,11 @@ class ObjectivesReportOut(BaseModel):
     channels: list[ChannelReport]
 
 
-@router.get("/objectives", response_model=ObjectivesReportOut)
+@router.get(
+    "/objectives",
+    response_model=ObjectivesReportOut,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def objectives_report(
     request: Request,
     session: SessionDep,
