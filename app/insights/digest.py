@@ -8,8 +8,9 @@ publishing engine sends it with its exactly-once care. The `digests` row for the
 is inserted in the same transaction, ON CONFLICT DO NOTHING: however many processes
 try, one digest a week is made.
 
-The week's Twophy champion belongs to the team feature: it appends its line through
-CHAMPION_HOOKS (each gets the session and the week, and answers a line or None).
+The week's Twophy champion belongs to the team feature: it adds its line through
+CHAMPION_HOOKS (each gets the session, the week and the time zone, and answers a line
+or None); app.team.twophy.digest_line is registered there.
 """
 
 from __future__ import annotations
@@ -36,13 +37,14 @@ from app.insights import engagement
 from app.insights.models import Digest
 from app.objectives.models import Objective
 from app.runtime import Runtime
+from app.team import twophy
 
 log = logging.getLogger(__name__)
 
 TOP_POSTS = 3
-# The team feature's hook: (session, week start, week end) -> a line, or None.
-ChampionHook = Callable[[Session, date, date], str | None]
-CHAMPION_HOOKS: list[ChampionHook] = []
+# The team feature's hook: (session, week start, week end, time zone) -> a line, or None.
+ChampionHook = Callable[[Session, date, date, str], str | None]
+CHAMPION_HOOKS: list[ChampionHook] = [twophy.digest_line]
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def content(session: Session, start: date, *, now: datetime, zone: str) -> Diges
         ((internal[c], n) for c, n in clicks.items()), key=lambda pair: (-pair[1], pair[0])
     )
     for hook in CHAMPION_HOOKS:
-        line = hook(session, start, end)
+        line = hook(session, start, end, zone)
         if line:
             digest.extra.append(line)
     return digest

@@ -235,16 +235,19 @@ def _finish(row: Row) -> Row:
     return row
 
 
-def report(session: Session, *, start: date, end: date, zone: str, period: Period) -> list[Row]:
-    """Rows per objective and per channel, per period that has published posts."""
-    items = delivery_figures(session, start=start, end=end, zone=zone)
+def report(
+    session: Session, *, items: Sequence[DeliveryFigures], start: date, period: Period | None
+) -> list[Row]:
+    """Rows per objective and per channel, per period that has published posts, of
+    `items` (from delivery_figures); `period` None: one row each for all of them
+    (its period_start is `start`)."""
     objectives = {o.id: o.name for o in session.scalars(select(Objective))}
     channels = {c.id: c.name for c in session.scalars(select(Channel))}
     tagged = objectives_of(session, (i.post_id for i in items))
     by_objective: dict[tuple[str, date], list[DeliveryFigures]] = defaultdict(list)
     by_channel: dict[tuple[str, date], list[DeliveryFigures]] = defaultdict(list)
     for item in items:
-        when = period_start(item.day, period)
+        when = period_start(item.day, period) if period else start
         for objective_id in tagged.get(item.post_id, ()):
             by_objective[(objective_id, when)].append(item)
         by_channel[(item.channel_id, when)].append(item)

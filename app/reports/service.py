@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.channels.models import Channel
 from app.coverage.days import day_bounds
 from app.coverage.service import cells
+from app.insights.report_figures import EngagementFigures, PeriodFigures
 from app.objectives.models import Objective
 from app.posts.models import Delivery, DeliveryStatus, Post, PostKind
 
@@ -28,6 +29,9 @@ class ObjectiveReport:
     covered_days: int
     covered_percent: float | None
     longest_uncovered_streak: int
+    # Filled in by app.insights.report_figures (the view attaches them).
+    engagement: EngagementFigures = field(default_factory=EngagementFigures)
+    engagement_by_period: list[PeriodFigures] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class ChannelReport:
     published: int
     failed: int
     median_lag_seconds: float | None
+    engagement: EngagementFigures = field(default_factory=EngagementFigures)
+    engagement_by_period: list[PeriodFigures] = field(default_factory=list)
 
 
 def objective_reports(

@@ -112,3 +112,24 @@ def badges(session: Session, user_id: str) -> list[str]:
             .order_by(TwophyAward.week.desc())
         )
     )
+
+
+def digest_line(session: Session, start: date, end: date, zone: str) -> str | None:
+    """The weekly digest's champion line (its CHAMPION_HOOKS entry): the award already
+    made for the week if there is one, else the week's standings, ranked as the award
+    ranks them (the digest may go out before the Twophy's own announcement time)."""
+    del end  # a week is named by its Monday
+    week = week_name(start)
+    award = session.get(TwophyAward, week)
+    if award is not None:
+        person = session.get(User, award.user_id) if award.user_id else None
+        if person is None:
+            return None
+        name = person.name or person.email.split("@")[0]
+        posts = award.published
+    else:
+        ranked = standings(session, monday=start, zone=zone)
+        if not ranked or ranked[0].published == 0:
+            return None
+        name, posts = ranked[0].display_name, ranked[0].published
+    return f"Twophy champion of {week}: {name} ({posts} post{'s' if posts != 1 else ''} published)"

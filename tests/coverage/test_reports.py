@@ -64,7 +64,8 @@ def test_objective_and_channel_report(
     assert response.status_code == 200, response.text
     body = response.json()
     [report] = body["objectives"]
-    assert report == {
+    # The engagement figures are tested in tests/insights/test_reports.py.
+    assert {k: v for k, v in report.items() if not k.startswith("engagement")} == {
         "objective_id": events["id"],
         "name": "Events",
         "required": 4,
@@ -86,6 +87,7 @@ def test_objective_and_channel_report(
     )
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    rows = [r for r in rows if not r["section"].endswith("_period")]
     assert [r["section"] for r in rows] == ["objective", "channel"]
     assert rows[0]["covered_percent"] == "25.0" and rows[1]["median_lag_seconds"] == "3.0"
     assert (

@@ -15,6 +15,11 @@
   /xrpc/com.atproto.repo.createRecord` (the record is checked: `$type`, `text` of at
   most 300 graphemes and 3000 bytes, `createdAt`, facets inside the text's bytes,
   image blobs this fake handed out) -> `{uri, cid}`.
+- `GET /xrpc/app.bsky.feed.getPosts?uris=...&uris=...` (authenticated; at most 25
+  uris, else 400 `InvalidRequest`): `{posts: [PostView]}` with `likeCount`,
+  `repostCount`, `replyCount`, `quoteCount` from `counts` (zeros for a post this fake
+  made); a deleted or unknown post is left out of `posts`, as the AppView does.
+  `rate_limit_lookup = n`: the n-th call answers 429 `RateLimitExceeded`, Retry-After 300.
 """
 
 from __future__ import annotations
@@ -80,6 +85,10 @@ class FakeBluesky(ScriptedFake):
     expired_tokens: set[str] = field(default_factory=set)
     refresh_tokens: set[str] = field(default_factory=set)
     logins: int = 0
+    # post uri -> {"likeCount": n, "repostCount": n, "replyCount": n, "quoteCount": n}
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    lookups: int = 0
+    rate_limit_lookup: int | None = None  # this getPosts call (1-based) answers 429 once
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -95,6 +104,7 @@ class FakeBluesky(ScriptedFake):
             ("GET", f"{x}com.atproto.identity.resolveHandle"): ("resolveHandle", self._resolve),
             ("POST", f"{x}com.atproto.repo.uploadBlob"): ("uploadBlob", self._blob),
             ("POST", f"{x}com.atproto.repo.createRecord"): ("createRecord", self._create),
+            ("GET", f"{x}app.bsky.feed.getPosts"): ("getPosts", self._get_posts),
         }
 
     def not_found(self, request: RecordedRequest) -> Answer:
@@ -202,6 +212,38 @@ class FakeBluesky(ScriptedFake):
             self._next_rkey = next(self._rkeys)
             self.posts.append(post)
         return json_answer(200, {"uri": post.uri, "cid": f"bafyrei{secrets.token_hex(20)}"})
+
+    def _get_posts(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        refused = self._auth(request)
+        if refused is not None:
+            return refused
+        with self._lock:
+            self.lookups += 1
+            if self.lookups == self.rate_limit_lookup:
+                return rate_limit_exceeded(retry_after="300")
+        uris = parse_qs(request.query).get("uris", [])
+        if not uris or len(uris) > 25:
+            return xrpc_error(400, "InvalidRequest", "uris must have 1 to 25 items")
+        with self._lock:
+            made = {p.uri: p for p in self.posts}
+            views = []
+            for uri in uris:
+                if uri not in made and uri not in self.counts:
+                    continue
+                zeros = {"likeCount": 0, "repostCount": 0, "replyCount": 0, "quoteCount": 0}
+                record = made[uri].record if uri in made else {"text": "a post"}
+                views.append(
+                    {
+                        "uri": uri,
+                        "cid": "bafyreib2rxk3rh6kzwq",
+                        "author": {"did": DID, "handle": HANDLE},
+                        "record": record,
+                        "indexedAt": "2026-11-23T12:00:00.000Z",
+                        **zeros,
+                        **self.counts.get(uri, {}),
+                    }
+                )
+        return json_answer(200, {"posts": views})
 
     def _record_problem(self, record: Any) -> str | None:
         if not isinstance(record, dict) or record.get("$type") != "app.bsky.feed.post":

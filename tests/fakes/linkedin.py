@@ -12,6 +12,11 @@
   `ACCESS_DENIED` otherwise), commentary at most 3000 characters, images uploaded
   first -> 201, empty body, `x-restli-id: urn:li:share:<n>`.
 - `GET /rest/organizations/{id}` -> `{"id", "localizedName", "vanityName"}`.
+- `GET /rest/socialActions/{post urn, URL-encoded}` (Community Management API, Social
+  Actions) -> `{"target", "likesSummary": {"totalLikes", "aggregatedTotalLikes"},
+  "commentsSummary": {"totalFirstLevelComments", "aggregatedTotalComments"}}` from
+  `engagement` (zeros for a post this fake made); an unknown or deleted post: 404.
+  `rate_limit_read = n`: the n-th read answers 429 with `Retry-After: 600`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from tests.fakes.scripted import Handler, ScriptedFake
 from tests.fakes.sinks import Answer, RecordedRequest, json_answer, text_answer
@@ -74,6 +80,10 @@ class FakeLinkedIn(ScriptedFake):
     admin_of: set[str] = field(default_factory=lambda: {ORG_URN})
     posts: list[Post] = field(default_factory=list)
     images: dict[str, bytes | None] = field(default_factory=dict)
+    # post urn -> {"likes": n, "comments": n}
+    engagement: dict[str, dict[str, int]] = field(default_factory=dict)
+    social_reads: int = 0
+    rate_limit_read: int | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -85,6 +95,7 @@ class FakeLinkedIn(ScriptedFake):
             ("POST", "/rest/images"): ("images", self._initialize),
             ("PUT", r"/dms-uploads/(urn:li:image:\w+)"): ("upload", self._upload),
             ("GET", r"/rest/organizations/(\d+)"): ("organizations", self._organization),
+            ("GET", r"/rest/socialActions/(.+)"): ("socialActions", self._social_actions),
         }
 
     def not_found(self, request: RecordedRequest) -> Answer:
@@ -115,6 +126,37 @@ class FakeLinkedIn(ScriptedFake):
         if request.header("x-restli-protocol-version") != "2.0.0":
             return linkedin_error(400, "INVALID_PROTOCOL", "Rest.li protocol 2.0.0 is required")
         return None
+
+    def _social_actions(self, request: RecordedRequest, match: re.Match[str]) -> Answer:
+        refused = self._refused(request)
+        if refused:
+            return refused
+        urn = unquote(match.group(1))
+        with self._lock:
+            self.social_reads += 1
+            if self.social_reads == self.rate_limit_read:
+                return linkedin_error(
+                    429,
+                    "TOO_MANY_REQUESTS",
+                    "Resource level throttle limit",
+                    {"Retry-After": "600"},
+                )
+            made = any(p.urn == urn for p in self.posts)
+            figures = self.engagement.get(urn)
+        if figures is None and not made:
+            return linkedin_error(404, "NOT_FOUND", f"Not found: {urn}")
+        likes, comments = (figures or {}).get("likes", 0), (figures or {}).get("comments", 0)
+        return json_answer(
+            200,
+            {
+                "target": urn,
+                "likesSummary": {"totalLikes": likes, "aggregatedTotalLikes": likes},
+                "commentsSummary": {
+                    "totalFirstLevelComments": comments,
+                    "aggregatedTotalComments": comments,
+                },
+            },
+        )
 
     def _post(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
         refused = self._refused(request)

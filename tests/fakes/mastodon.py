@@ -15,6 +15,11 @@ REST API does (docs.joinmastodon.org/methods/statuses, /methods/media,
   `{"error": "Validation failed: ..."}` otherwise. The same `Idempotency-Key` within
   the hour answers the status already made (no second status).
 - `GET /api/v1/accounts/verify_credentials`, `GET /api/v2/instance` (no token needed).
+- `GET /api/v1/statuses/{id}` (docs.joinmastodon.org/methods/statuses/#get): the
+  Status with `favourites_count`, `reblogs_count`, `replies_count` (the figures set in
+  `counts`, else zeros for a status this fake made); an unknown or deleted id answers
+  404 `{"error": "Record not found"}`. `rate_limit_read = n`: the n-th read answers
+  429 with `Retry-After: 120`.
 """
 
 from __future__ import annotations
@@ -80,6 +85,10 @@ class FakeMastodon(ScriptedFake):
     media: dict[str, dict[str, Any]] = field(default_factory=dict)
     slow_media: bool = False
     polls_needed: int = 1
+    # status id -> {"favourites_count": n, "reblogs_count": n, "replies_count": n}
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    status_reads: int = 0
+    rate_limit_read: int | None = None  # this status read (1-based) answers 429 once
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -93,6 +102,7 @@ class FakeMastodon(ScriptedFake):
             ("GET", r"/api/v1/media/(\w+)"): ("media_status", self._media_status),
             ("GET", "/api/v1/accounts/verify_credentials"): ("verify", self._verify),
             ("GET", "/api/v2/instance"): ("instance", self._instance),
+            ("GET", r"/api/v1/statuses/([0-9]+)"): ("status", self._get_status),
         }
 
     def not_found(self, request: RecordedRequest) -> Answer:
@@ -165,6 +175,22 @@ class FakeMastodon(ScriptedFake):
         with self._lock:
             self.statuses.append(status)
         return json_answer(200, self._status_json(status))
+
+    def _get_status(self, request: RecordedRequest, match: re.Match[str]) -> Answer:
+        if self._scope(request) is None:
+            return invalid_token()
+        ident = match.group(1)
+        with self._lock:
+            self.status_reads += 1
+            if self.status_reads == self.rate_limit_read:
+                return too_many_requests(retry_after="120")
+            made = next((s for s in self.statuses if s.id == ident), None)
+            counts = self.counts.get(ident)
+        if made is None and counts is None:
+            return mastodon_error(404, "Record not found")
+        status = made or Status(ident, {"status": "a status"}, None)
+        zeros = {"favourites_count": 0, "reblogs_count": 0, "replies_count": 0}
+        return json_answer(200, {**self._status_json(status), **zeros, **(counts or {})})
 
     def _status_problem(self, params: dict[str, Any]) -> str | None:
         text = params.get("status") or ""

@@ -12,6 +12,10 @@
   and `Upload-Length`. `drop_chunk(n)`: the n-th PATCH is read in full, kept, and the
   connection is closed without an answer (a resume must HEAD and go on).
 - `GET /me` -> the user.
+- `GET /videos/{id}` (bearer token; `fields` honoured for the few it knows) -> the
+  video with `stats.plays` and `metadata.connections.likes.total` /
+  `comments.total` from `stats` (zeros for a video this fake made); unknown or
+  deleted: 404 (error_code 5000). `rate_limit_read = n`: the n-th read answers 429.
 """
 
 from __future__ import annotations
@@ -73,6 +77,10 @@ class FakeVimeo(ScriptedFake):
     )
     videos: dict[str, Video] = field(default_factory=dict)
     dropped_chunks: set[int] = field(default_factory=set)
+    # video id -> {"plays": n, "likes": n, "comments": n}
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    video_reads: int = 0
+    rate_limit_read: int | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -85,6 +93,7 @@ class FakeVimeo(ScriptedFake):
             ("PATCH", r"/tus/files/(\d+)"): ("patch", self._patch),
             ("HEAD", r"/tus/files/(\d+)"): ("head", self._head),
             ("GET", "/me"): ("me", self._me),
+            ("GET", r"/videos/(\d+)"): ("video", self._video),
         }
 
     def not_found(self, request: RecordedRequest) -> Answer:
@@ -185,6 +194,40 @@ class FakeVimeo(ScriptedFake):
             "Cache-Control": "no-store",
         }
         return Answer(200, b"", headers)
+
+    def _video(self, request: RecordedRequest, match: re.Match[str]) -> Answer:
+        if self._scope(request) is None:
+            return vimeo_error(401, 8003, "You must provide a valid authenticated access token.")
+        ident = match.group(1)
+        with self._lock:
+            self.video_reads += 1
+            if self.video_reads == self.rate_limit_read:
+                return too_many(retry_after="90")
+            made = ident in self.videos
+            figures = self.stats.get(ident)
+        if figures is None and not made:
+            return vimeo_error(404, 5000, "The requested video couldn't be found.")
+        figures = figures or {}
+        return json_answer(
+            200,
+            {
+                "uri": f"/videos/{ident}",
+                "link": f"https://vimeo.com/{ident}",
+                "stats": {"plays": figures.get("plays", 0)},
+                "metadata": {
+                    "connections": {
+                        "likes": {
+                            "uri": f"/videos/{ident}/likes",
+                            "total": figures.get("likes", 0),
+                        },
+                        "comments": {
+                            "uri": f"/videos/{ident}/comments",
+                            "total": figures.get("comments", 0),
+                        },
+                    }
+                },
+            },
+        )
 
     def _me(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
         if self._scope(request) is None:

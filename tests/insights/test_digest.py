@@ -20,7 +20,8 @@ from app.insights.models import Digest
 from app.objectives.models import Objective
 from app.posts.models import Delivery, Post
 from app.runtime import Runtime
-from app.users.models import Role
+from app.team.models import TwophyAward
+from app.users.models import Role, User
 from tests.fakes.processes import ROOT
 from tests.helpers import API, objective, webhook_channel
 from tests.insights.conftest import published
@@ -113,13 +114,40 @@ def test_the_digest_goes_once_to_the_alert_channels(
 def test_a_champion_hook_adds_its_line(
     client: TestClient, admin: dict[str, str], runtime: Runtime, clock: FrozenClock
 ) -> None:
-    digest.CHAMPION_HOOKS.append(lambda session, start, end: f"Champion of {start}: Ann")
+    registered = list(digest.CHAMPION_HOOKS)
+    digest.CHAMPION_HOOKS[:] = [lambda session, start, end, zone: f"Champion of {start}: Ann"]
     try:
         with runtime.sessions() as session:
             content = digest.content(session, LAST_MONDAY, now=clock.now(), zone="UTC")
     finally:
-        digest.CHAMPION_HOOKS.clear()
+        digest.CHAMPION_HOOKS[:] = registered
     assert content.extra == ["Champion of 2026-11-16: Ann"]
+
+
+def test_the_digest_names_the_weeks_twophy_champion(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, clock: FrozenClock
+) -> None:
+    week_of_posts(client, admin, runtime)  # two posts by the admin, published last week
+    with runtime.sessions() as session:
+        admin_user = session.scalars(select(User).where(User.role == Role.admin)).one()
+        name = admin_user.name or admin_user.email.split("@")[0]
+        # No award yet (the digest may go before the Twophy): the week's standings.
+        content = digest.content(session, LAST_MONDAY, now=clock.now(), zone="UTC")
+        assert content.extra == [f"Twophy champion of 2026-W47: {name} (2 posts published)"]
+        assert f"Twophy champion of 2026-W47: {name}" in digest.as_text(content, link="x")
+        # A week nobody published in names nobody.
+        quiet = digest.content(
+            session, LAST_MONDAY - timedelta(days=7), now=clock.now(), zone="UTC"
+        )
+        assert quiet.extra == []
+    # Once the award is made, the digest names its winner (as recorded).
+    with transaction(runtime.sessions) as session:
+        session.add(
+            TwophyAward(week="2026-W47", user_id=admin_user.id, published=3, awarded_at=clock.now())
+        )
+    with runtime.sessions() as session:
+        content = digest.content(session, LAST_MONDAY, now=clock.now(), zone="UTC")
+    assert content.extra == [f"Twophy champion of 2026-W47: {name} (3 posts published)"]
 
 
 SENDER = """
@@ -197,3 +225,20 @@ def test_the_digest_page_and_pdf(
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
     assert 'filename="cadence-digest-2026-11-16.pdf"' in pdf.headers["content-disposition"]
+
+
+def test_the_pdf_prints_unicode_with_dejavu_and_degrades_without(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    from app.insights import pdf
+
+    with runtime.sessions() as session:
+        content = digest.content(session, LAST_MONDAY, now=clock.now(), zone="UTC")
+    content.extra = ["Twophy champion of 2026-W47: Zoë Ωmega Жанна 中 🏆"]
+    if pdf.unicode_font_dir() is not None:  # Debian's fonts-dejavu-core
+        made = pdf.digest_pdf(content, link="http://cadence.test/digest")
+        assert made.startswith(b"%PDF-") and b"/FontFile2" in made, "DejaVu embedded"
+        assert b"DejaVu" in made
+    core = pdf.digest_pdf(content, link="http://cadence.test/digest", font_dirs=())
+    assert core.startswith(b"%PDF-") and b"/Helvetica" in core and b"DejaVu" not in core
+    assert pdf.unicode_font_dir((Path("/nowhere"),)) is None

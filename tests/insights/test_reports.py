@@ -1,5 +1,6 @@
-"""The engagement report: per objective and per channel, per week or month, totals,
-the median per post, the best post and clicks; JSON and CSV."""
+"""Engagement in the objective and channel reports (`GET /reports/objectives`): per
+objective and per channel, totals over the days and per week or month, the median per
+post, the best post and clicks; JSON and CSV."""
 
 from __future__ import annotations
 
@@ -62,59 +63,92 @@ def setup(client: TestClient, admin: dict[str, str], runtime: Runtime, clock: Fr
     return {"goal": goal, "hook": hook, "week1": week1, "week2": week2}
 
 
-def test_weekly_engagement_per_objective_and_channel(
-    client: TestClient, admin: dict[str, str], runtime: Runtime, clock: FrozenClock
-) -> None:
-    made = setup(client, admin, runtime, clock)
+def report(client: TestClient, admin: dict[str, str], **params: str) -> dict:
     answer = client.get(
-        f"{API}/reports/engagement",
-        params={"from": "2026-11-01", "to": "2026-11-30"},
+        f"{API}/reports/objectives",
+        params={"from": "2026-11-01", "to": "2026-11-30", **params},
         headers=admin,
     )
     assert answer.status_code == 200, answer.text
-    body = answer.json()
+    body: dict = answer.json()
+    return body
+
+
+def test_objective_and_channel_reports_carry_weekly_engagement(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, clock: FrozenClock
+) -> None:
+    made = setup(client, admin, runtime, clock)
+    body = report(client, admin)
     assert body["by"] == "week"
-    rows = {(r["kind"], r["period_start"]): r for r in body["rows"]}
-    first = rows[("objective", "2026-11-16")]
+    goal = next(o for o in body["objectives"] if o["objective_id"] == made["goal"]["id"])
+    assert goal["published"] == 4  # the coverage part is unchanged
+    total = goal["engagement"]
+    assert (total["posts"], total["likes"], total["reposts"], total["replies"]) == (4, 20, 3, 1)
+    assert (total["views"], total["clicks"], total["engagement"]) == (150, 4, 28)
+    assert total["median_engagement"] == 6.0  # 13, 3, 4 and 8
+    assert (total["best_post_id"], total["best_post_engagement"]) == (made["week1"][0][0], 13)
+    weeks = {p["period_start"]: p for p in goal["engagement_by_period"]}
+    assert list(weeks) == ["2026-11-16", "2026-11-23"], "oldest first"
+    first = weeks["2026-11-16"]
     assert (first["posts"], first["likes"], first["reposts"], first["replies"]) == (3, 13, 2, 1)
     assert (first["views"], first["clicks"], first["engagement"]) == (100, 4, 20)
     assert first["median_engagement"] == 4.0  # 13, 3 and 4
     assert first["best_post_id"] == made["week1"][0][0]
     assert first["best_post_title"] == "Week one 0"
     assert first["best_post_engagement"] == 13
-    second = rows[("channel", "2026-11-23")]
-    assert (second["name"], second["posts"], second["engagement"]) == ("Intranet", 1, 8)
+    hook = next(c for c in body["channels"] if c["channel_id"] == made["hook"])
+    second = {p["period_start"]: p for p in hook["engagement_by_period"]}["2026-11-23"]
+    assert (second["posts"], second["engagement"], second["best_post_title"]) == (1, 8, "Two 0")
+    assert hook["engagement"]["engagement"] == 28
 
 
-def test_monthly_engagement_as_csv(
+def test_a_quiet_objective_has_zero_engagement_and_no_periods(
     client: TestClient, admin: dict[str, str], runtime: Runtime, clock: FrozenClock
 ) -> None:
     setup(client, admin, runtime, clock)
+    quiet = objective(client, admin, name="Quiet")
+    body = report(client, admin)
+    row = next(o for o in body["objectives"] if o["objective_id"] == quiet["id"])
+    assert row["engagement"]["posts"] == 0 and row["engagement"]["median_engagement"] is None
+    assert row["engagement"]["best_post_id"] is None and row["engagement_by_period"] == []
+
+
+def test_monthly_engagement_in_the_report_csv(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, clock: FrozenClock
+) -> None:
+    made = setup(client, admin, runtime, clock)
     answer = client.get(
-        f"{API}/reports/engagement",
+        f"{API}/reports/objectives",
         params={"from": "2026-11-01", "to": "2026-11-30", "by": "month", "format": "csv"},
         headers=admin,
     )
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.text)))
-    assert [(r["kind"], r["period_start"], r["posts"], r["engagement"]) for r in rows] == [
-        ("objective", "2026-11-01", "4", "28"),
-        ("channel", "2026-11-01", "4", "28"),
+    mine = [r for r in rows if r["id"] in (made["goal"]["id"], made["hook"])]
+    assert [
+        (r["section"], r["period_start"], r["published"], r["posts"], r["engagement"]) for r in mine
+    ] == [
+        ("objective", "", "4", "4", "28"),
+        ("objective_period", "2026-11-01", "", "4", "28"),
+        ("channel", "", "4", "4", "28"),
+        ("channel_period", "2026-11-01", "", "4", "28"),
     ]
+    assert mine[1]["best_post_title"] == "Week one 0" and mine[1]["name"] == "Events"
 
 
-def test_engagement_report_refuses_bad_ranges(client: TestClient, admin: dict[str, str]) -> None:
-    backwards = client.get(
-        f"{API}/reports/engagement",
-        params={"from": "2026-11-30", "to": "2026-11-01"},
-        headers=admin,
-    )
-    assert backwards.status_code == 422
-    assert backwards.json()["detail"][0]["loc"] == ["query", "to"]
+def test_the_report_refuses_a_bad_period(client: TestClient, admin: dict[str, str]) -> None:
     bad_by = client.get(
-        f"{API}/reports/engagement",
+        f"{API}/reports/objectives",
         params={"from": "2026-11-01", "to": "2026-11-02", "by": "year"},
         headers=admin,
     )
     assert bad_by.status_code == 422
+    assert bad_by.json()["detail"][0]["loc"] == ["query", "by"]
+    # The separate engagement endpoint is gone: the reports carry the figures.
+    gone = client.get(
+        f"{API}/reports/engagement",
+        params={"from": "2026-11-01", "to": "2026-11-02"},
+        headers=admin,
+    )
+    assert gone.status_code == 404
