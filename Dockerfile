@@ -10,6 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CADENCE_KEY_FILE=/data/cadence.key \
     CADENCE_HOST=0.0.0.0
 
+# DejaVu Sans lets the weekly digest's PDF print names in any European script.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN useradd --create-home --uid 10001 cadence \
     && mkdir -p /data && chown cadence:cadence /data
 
