@@ -772,8 +772,11 @@ def calendar(
     offset: int,
     series_id: str | None = None,
 ) -> tuple[list[PostOut], int]:
-    # planning: library (evergreen) posts are not on the calendar.
-    query = select(Post).where(Post.kind == PostKind.post, Post.evergreen.is_(False))
+    # planning: library (evergreen) posts are not on the calendar, except in the
+    # approval queue (status=pending_approval), where a library post waits too.
+    query = select(Post).where(Post.kind == PostKind.post)
+    if status != PostStatus.pending_approval:
+        query = query.where(Post.evergreen.is_(False))
     if series_id is not None:
         # planning: a series' occurrences; its cancelled ones only when asked for.
         query = query.where(Post.series_id == series_id)
