@@ -844,6 +844,7 @@ def to_out(post: Post, status: str) -> PostOut:
         deliveries=[DeliveryOut.model_validate(d) for d in deliveries],
         series_id=post.series_id,
         evergreen=post.evergreen,
+        library_held=post.library_held,
         filled_from=post.filled_from,
         auto_filled=post.auto_filled,
     )

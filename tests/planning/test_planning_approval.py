@@ -80,7 +80,7 @@ def test_a_contributors_library_post_waits_once_then_its_copies_are_scheduled(
     assert made.status_code == 201, made.text
     tip = made.json()
     assert tip["status"] == "pending_approval" and tip["evergreen"] is True
-    assert tip["scheduled_at"] is None
+    assert tip["scheduled_at"] is None and tip["library_held"] is True
     shelf = client.get(f"{API}/objectives/{world['objective']}/library", headers=editor).json()
     assert [p["id"] for p in shelf["items"]] == [tip["id"]]
     # It waits in the approval queue, and never on the calendar.
@@ -92,6 +92,7 @@ def test_a_contributors_library_post_waits_once_then_its_copies_are_scheduled(
     approved = client.post(f"{API}/posts/{tip['id']}/approve", headers=editor)
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "draft" and approved.json()["scheduled_at"] is None
+    assert approved.json()["library_held"] is False
     assert autofill_all(runtime, now=runtime.clock.now()) == 1  # today; tomorrow: cooldown
     [copy] = _filled(client, editor)
     # Made as the contributor's post, yet scheduled: the library post was approved once.
@@ -118,7 +119,7 @@ def test_a_rejected_library_post_is_never_used(
         f"{API}/posts/{tip['id']}/reject", json={"comment": "typo"}, headers=editor
     )
     assert rejected.status_code == 200, rejected.text
-    assert rejected.json()["status"] == "draft"
+    assert rejected.json()["status"] == "draft" and rejected.json()["library_held"] is True
     _check(client, editor)
     assert autofill_all(runtime, now=runtime.clock.now()) == 0
     assert _filled(client, editor) == []
