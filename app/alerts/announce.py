@@ -66,8 +66,14 @@ def _clock(value: str) -> time:
     return time(int(hour), int(minute))
 
 
+# Alerts an approver acts on in the "Awaiting approval" queue, not on one post's page.
+TO_APPROVALS = frozenset({AlertKind.approval_requested.value, AlertKind.approval_overdue.value})
+
+
 def alert_link(alert: Alert, base_url: str) -> str:
     base = base_url.rstrip("/")
+    if alert.kind in TO_APPROVALS:
+        return f"{base}/approvals"
     if alert.day is not None:
         return f"{base}/calendar?day={alert.day.isoformat()}"
     if alert.post_id is not None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.coverage import service as coverage
@@ -37,6 +37,20 @@ def warnings(
     return out
 
 
+# PostgreSQL advisory lock key of "a blackout is being added" (any fixed number: no
+# other advisory lock of this app uses it: see app/publishing/claims.py, app/migrate.py).
+BLACKOUT_LOCK = 0x43414442  # "CADB"
+
+
+def _lock(session: Session) -> None:
+    """Two overlapping blackouts added at once must not both pass the overlap check:
+    on PostgreSQL the check and the insert run under a transaction-scoped advisory
+    lock (a new row has no row to lock); SQLite's writers take turns already (every
+    write transaction begins IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BLACKOUT_LOCK})
+
+
 def create(
     session: Session, *, data: BlackoutIn, user: User, now: datetime, lookahead_days: int
 ) -> Blackout:
@@ -49,6 +63,7 @@ def create(
         )
     if problems:
         raise InvalidInput(problems)
+    _lock(session)
     same_scope = (
         Blackout.objective_id.is_(None)
         if data.objective_id is None

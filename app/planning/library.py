@@ -6,7 +6,10 @@ published. When an objective with `autofill` on has an uncovered day within its
 `autofill_ahead_days`, a free slot that day and library posts, the library post used
 least recently (and not on the same channel within CADENCE_EVERGREEN_COOLDOWN_DAYS of
 that time) is copied into the slot: at once (`schedule`, by the periodic job) or when
-a person takes the alert's suggestion (`suggest`, POST /alerts/{id}/fill). An insert
+a person takes the alert's suggestion (`suggest`, POST /alerts/{id}/fill). A library post
+that needs approval (a contributor's, or one matching a require_approval guardrail)
+waits for it once, in the library (`library_held`): auto-fill never copies it until
+approved, and its copies are created scheduled, never pending. An insert
 into autofill_claims, in the copy's write transaction, makes each objective-day filled
 once across processes.
 """
@@ -35,6 +38,7 @@ from app.posts.models import Delivery, Post, PostState, post_objectives
 from app.posts.rules import run_outside_transaction
 from app.posts.schemas import PostCreate, PostUpdate
 from app.runtime import Runtime
+from app.team import hooks as team
 from app.users.models import User
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,11 @@ def create_library_post(
     )
     with session.begin_nested():
         post = service.create(session, data=as_scheduled, user=user, now=now, rules=rules, **where)
+        # team workflow: guardrails refuse it as any post; one that would wait for an
+        # approver waits here, once (its copies are then approved: see make()).
+        team.after_write(session, post, user=user, settings=runtime.settings, before=None, now=now)
+        held = post.state == PostState.pending_approval
+        post.state = PostState.scheduled  # made a draft below, whatever the rule said
         service.update(
             session,
             post_id=post.id,
@@ -88,6 +97,8 @@ def create_library_post(
             **where,
         )
         post.evergreen = True
+        if held:
+            post.state, post.library_held = PostState.pending_approval, True
         session.flush()
     return post
 
@@ -112,7 +123,8 @@ def library_of(
 def pick(session: Session, objective_id: str, at: datetime, cooldown: timedelta) -> Post | None:
     """The library post used least recently that has not gone to any of its channels
     within `cooldown` of `at`."""
-    library, _ = library_of(session, objective_id)
+    # A library post waiting for approval (or rejected) is never copied.
+    library = [p for p in library_of(session, objective_id)[0] if not p.library_held]
     if not library:
         return None
     ids = [p.id for p in library]
@@ -209,6 +221,7 @@ def make(session: Session, runtime: Runtime, fill: Fill, *, now: datetime, user:
         user=user,
         now=now,
         before_write=lambda: _claim(session, fill, now),
+        approved=True,  # the library post was approved once (or never needed it)
     )
     post.filled_from, post.auto_filled = source_id, True
     session.execute(

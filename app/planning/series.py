@@ -4,6 +4,12 @@ Occurrences are created through the batch path (flows.create_posts), so the plat
 rules run once per distinct content, outside the write transaction. A series edit
 changes its future occurrences that were not edited on their own (detached); past and
 published ones never change.
+
+Approval (issue 12): each occurrence is a post of its own. A contributor's series (or
+one matching a require_approval guardrail) makes every occurrence pending, the ones the
+periodic job adds later too (they are made as the series' author); an approver approves
+or rejects each occurrence on its own: approving one never approves the others. A
+series edit re-applies the rule to every occurrence it changes, like any post edit.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from app.posts.rules import PlatformRules, run_outside_transaction
 from app.posts.schemas import PostCreate, PostUpdate
 from app.runtime import Runtime
 from app.schemas import patch_fields
+from app.team import hooks as team
 from app.users.models import User
 
 log = logging.getLogger(__name__)
@@ -322,7 +329,14 @@ def _edit_occurrences(
     rules = run_outside_transaction(session, plan)
     with session.begin_nested():
         for i in ids:
-            service.update(session, post_id=i, data=data, user=user, now=now, rules=rules, **where)
+            before = team.before_update(session, i)
+            post = service.update(
+                session, post_id=i, data=data, user=user, now=now, rules=rules, **where
+            )
+            # team workflow: guardrails, and approval asked again as for any edit.
+            team.after_write(
+                session, post, user=user, settings=runtime.settings, before=before, now=now
+            )
 
 
 def _new_timing(series: Series, changes: dict[str, Any]) -> tuple[recurrence.Rule, datetime]:

@@ -1,14 +1,20 @@
 """Posting slots and the queue: a weekly rhythm per objective, and "post this at the
 objective's next free slot".
 
-A slot is free at a time when no scheduled post of the objective sits at exactly that
-time. Slot times are local to the objective's zone (Monday = 0), so 09:30 stays 09:30
-across daylight-saving changes.
+A slot is free at a time when no scheduled post, and no post pending approval, of the
+objective sits at exactly that time (a post waiting for an approver has taken its
+slot: approving it must not double-book). Slot times are local to the objective's zone
+(Monday = 0), so 09:30 stays 09:30 across daylight-saving changes.
+
+Two queue requests at once: the slot is found in the read phase, then `hold` runs first
+in the write transaction, locking the objective's row (PostgreSQL; SQLite's writers
+take turns already, BEGIN IMMEDIATE) and checking the slot again, so the later request
+gets 409 instead of the same slot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,8 +22,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.channels.models import Channel
-from app.errors import FieldProblem, InvalidInput, NotFound, invalid
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, invalid
 from app.objectives import service as objectives
+from app.objectives.models import Objective
 from app.planning.models import Slot
 from app.planning.schemas import SlotIn
 from app.posts.models import Post, PostState, post_objectives
@@ -103,20 +110,9 @@ def next_free(
     zone = ZoneInfo(objective.timezone)
     start = first or now.astimezone(zone).date()
     earliest = now - PAST_GRACE + timedelta(seconds=1)
-    # Every scheduled post of the objective in the window (at most what was planned).
+    # Every scheduled or pending post of the objective in the window.
     low = datetime(start.year, start.month, start.day, tzinfo=UTC) - timedelta(days=1)
-    taken = set(
-        session.scalars(
-            select(Post.scheduled_at)
-            .join(post_objectives, post_objectives.c.post_id == Post.id)
-            .where(
-                post_objectives.c.objective_id == objective_id,
-                Post.state == PostState.scheduled,
-                Post.scheduled_at >= low,
-                Post.scheduled_at <= low + timedelta(days=days + 2),
-            )
-        )
-    )
+    taken = _taken(session, objective_id, low, low + timedelta(days=days + 2))
     return next(
         (
             (at, slot)
@@ -125,6 +121,37 @@ def next_free(
         ),
         None,
     )
+
+
+# The states whose posts occupy a slot.
+TAKING = (PostState.scheduled, PostState.pending_approval)
+
+
+def _taken(session: Session, objective_id: str, low: datetime, high: datetime) -> set[datetime]:
+    """The times, from low to high included, of the objective's posts that take a slot."""
+    return {
+        at
+        for at in session.scalars(
+            select(Post.scheduled_at)
+            .join(post_objectives, post_objectives.c.post_id == Post.id)
+            .where(
+                post_objectives.c.objective_id == objective_id,
+                Post.state.in_(TAKING),
+                Post.scheduled_at >= low,
+                Post.scheduled_at <= high,
+            )
+        )
+        if at is not None
+    }
+
+
+def hold(session: Session, objective_id: str, at: datetime) -> None:
+    """First in a queued post's write transaction: lock the objective and check that
+    its slot at `at` is still free (409 when a concurrent request took it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Objective.id).where(Objective.id == objective_id).with_for_update())
+    if at in _taken(session, objective_id, at, at):
+        raise Conflict("the slot was taken meanwhile by another post: queue the post again")
 
 
 def queued(session: Session, data: PostCreate, *, now: datetime, days: int) -> PostCreate:
@@ -154,3 +181,11 @@ def queued(session: Session, data: PostCreate, *, now: datetime, days: int) -> P
     at, slot = found
     channels = data.channel_ids or list(slot.channel_ids)
     return data.model_copy(update={"scheduled_at": at, "channel_ids": channels, "queue": False})
+
+
+def holder(session: Session, data: PostCreate) -> Callable[[], None]:
+    """`hold` for a post `queued` has placed, to run first in its write transaction."""
+    objective_id, at = data.objective_ids[0], data.scheduled_at
+    if at is None:
+        raise invalid("queue", "a queued post takes its time from a slot")
+    return lambda: hold(session, objective_id, at)

@@ -60,13 +60,23 @@ def after_post_change(
 
 
 def create_post(
-    session: Session, runtime: Runtime, *, data: PostCreate, user: User, now: datetime
+    session: Session,
+    runtime: Runtime,
+    *,
+    data: PostCreate,
+    user: User,
+    now: datetime,
+    before_write: Callable[[], None] | None = None,
 ) -> Post:
+    """`before_write` runs first in the write transaction (planning: a queued post's
+    slot is locked and checked there)."""
     where = _paths(runtime)
     rules = run_outside_transaction(
         session,
         lambda rules: service.check_create(session, data=data, now=now, rules=rules, **where),
     )
+    if before_write is not None:
+        before_write()
     with session.begin_nested():
         post = service.create(session, data=data, user=user, now=now, rules=rules, **where)
         team.after_write(session, post, user=user, settings=runtime.settings, before=None, now=now)
@@ -81,9 +91,11 @@ def create_posts(
     user: User,
     now: datetime,
     before_write: Callable[[], None] | None = None,
+    approved: bool = False,
 ) -> list[Post]:
     """`before_write` runs first in the write transaction (planning claims a series'
-    extension there, so that one process writes it)."""
+    extension there, so that one process writes it); `approved`: copies of an approved
+    library post, scheduled without asking again."""
     where = _paths(runtime)
     rules = run_outside_transaction(
         session,
@@ -95,7 +107,9 @@ def create_posts(
         before_write()
     with session.begin_nested():
         posts = service.create_many(session, items=items, user=user, now=now, rules=rules, **where)
-        team.after_writes(session, posts, user=user, settings=runtime.settings, now=now)
+        team.after_writes(
+            session, posts, user=user, settings=runtime.settings, now=now, approved=approved
+        )
         return posts
 
 

@@ -143,6 +143,9 @@ class Post(Base):
     # planning: a post of its objective's evergreen library (never on the calendar),
     # and a copy of one made to fill an uncovered day.
     evergreen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # planning: a library post that waits for approval, or was rejected: auto-fill never
+    # copies it (an approved one's copies need no approval of their own).
+    library_held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     filled_from: Mapped[str | None] = mapped_column(
         ForeignKey("posts.id", ondelete="SET NULL"), index=True
     )

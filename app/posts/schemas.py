@@ -133,6 +133,8 @@ class PostOut(Output):
     # planning: the series this post is an occurrence of, if any.
     series_id: str | None = None
     evergreen: bool = False
+    # planning: a library post waiting for approval or rejected: auto-fill skips it.
+    library_held: bool = False
     filled_from: str | None = None
     auto_filled: bool = False
 

@@ -772,8 +772,11 @@ def calendar(
     offset: int,
     series_id: str | None = None,
 ) -> tuple[list[PostOut], int]:
-    # planning: library (evergreen) posts are not on the calendar.
-    query = select(Post).where(Post.kind == PostKind.post, Post.evergreen.is_(False))
+    # planning: library (evergreen) posts are not on the calendar, except in the
+    # approval queue (status=pending_approval), where a library post waits too.
+    query = select(Post).where(Post.kind == PostKind.post)
+    if status != PostStatus.pending_approval:
+        query = query.where(Post.evergreen.is_(False))
     if series_id is not None:
         # planning: a series' occurrences; its cancelled ones only when asked for.
         query = query.where(Post.series_id == series_id)
@@ -841,6 +844,7 @@ def to_out(post: Post, status: str) -> PostOut:
         deliveries=[DeliveryOut.model_validate(d) for d in deliveries],
         series_id=post.series_id,
         evergreen=post.evergreen,
+        library_held=post.library_held,
         filled_from=post.filled_from,
         auto_filled=post.auto_filled,
     )

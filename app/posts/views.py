@@ -42,9 +42,12 @@ def create_post(
         # planning: kept in the objective's library, not on the calendar.
         kept = library.create_library_post(session, runtime, data=body, user=user, now=now)
         return with_coverage(session, runtime, now, after, service.get(session, kept.id))
+    hold = None
     if body.queue:
-        # planning: the time (and default channels) of the objective's next free slot.
+        # planning: the time (and default channels) of the objective's next free slot,
+        # checked again under a lock when the post is written (two requests, one slot).
         body = slots.queued(session, body, now=now, days=runtime.settings.recurrence_horizon_days)
+        hold = slots.holder(session, body)
     if body.recurrence is not None or body.timezone is not None:
         # planning: a recurring post; the answer is its first occurrence.
         created = series.create_series(session, runtime, data=body, user=user, now=now)
@@ -57,7 +60,7 @@ def create_post(
             coverage=[cell_out(c, False) for c in cells],
             warnings=_warnings(session, out),
         )
-    post = flows.create_post(session, runtime, data=body, user=user, now=now)
+    post = flows.create_post(session, runtime, data=body, user=user, now=now, before_write=hold)
     return with_coverage(session, runtime, now, after, service.written_out(post))
 
 

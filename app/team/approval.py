@@ -87,6 +87,7 @@ def settle(
     before: Snapshot | None,
     guarded: bool,
     now: datetime,
+    approved: bool = False,
 ) -> bool:
     """After a post was written as `scheduled`: hold it for approval if the rule says
     so. Returns whether it now waits (and was not waiting before)."""
@@ -99,7 +100,8 @@ def settle(
         or before.state != PostState.scheduled
         or before.content() != snapshot(post).content()
     )
-    wanted = needs_approval(user, channels, settings=settings, guarded=guarded)
+    # `approved`: a copy of an approved library post (planning) asks no approver again.
+    wanted = not approved and needs_approval(user, channels, settings=settings, guarded=guarded)
     # Someone else's pending post stays pending until approved through approve().
     if (changed and wanted) or (was_pending and post.created_by_id != user.id):
         _hold(post, now=now)
@@ -123,11 +125,16 @@ def approve(session: Session, *, post_id: str, user: User, now: datetime) -> Pos
         raise HTTPException(status.HTTP_403_FORBIDDEN, "you cannot approve your own post")
     if any(d.status == DeliveryStatus.failed for d in post.deliveries):
         raise Conflict("its time passed while it waited: give it a new time, then approve it")
-    post.state = PostState.scheduled
     post.updated_at = now
-    change = transitions.schedule(scheduled=True, at=post.scheduled_at, now=now)
-    for delivery in post.deliveries:
-        transitions.apply(delivery, change)
+    if post.evergreen:
+        # planning: an approved library post goes back to its library (a draft with no
+        # time) where auto-fill may now copy it; its deliveries stay drafts.
+        post.state, post.library_held = PostState.draft, False
+    else:
+        post.state = PostState.scheduled
+        change = transitions.schedule(scheduled=True, at=post.scheduled_at, now=now)
+        for delivery in post.deliveries:
+            transitions.apply(delivery, change)
     record(
         session,
         actor=user,
@@ -135,7 +142,7 @@ def approve(session: Session, *, post_id: str, user: User, now: datetime) -> Pos
         subject=Subject.post,
         subject_id=post.id,
         now=now,
-        changes={"status": ["pending_approval", "scheduled"]},
+        changes={"status": ["pending_approval", str(post.state)]},
     )
     session.flush()
     return post

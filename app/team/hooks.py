@@ -46,8 +46,10 @@ def after_writes(
     before: approval.Snapshot | None = None,
     now: datetime,
     batch: bool = True,
+    approved: bool = False,
 ) -> None:
-    """`batch`: the posts of POST /posts/batch, whose problems are located by index."""
+    """`batch`: the posts of POST /posts/batch, whose problems are located by index;
+    `approved`: copies of an approved library post (planning), which never wait."""
     wanted = {d.channel_id for p in posts for d in p.deliveries}
     found = (
         {c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(wanted)))}
@@ -71,6 +73,7 @@ def after_writes(
             before=before,
             guarded=guardrails.wants_approval(hits),
             now=now,
+            approved=approved,
         )
         rows += _audit(session, post, user=user, before=before, submitted=submitted, now=now)
     if problems:
