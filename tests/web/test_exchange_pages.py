@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from tests.web.conftest import Server, log_in
+from tests.web.test_accessibility import violations
 
 HEADER = "text;scheduled_at;objectives;channels\n"
 UNLABELLED = """() => Array.from(document.querySelectorAll(
@@ -200,6 +201,7 @@ def test_a_channel_version_has_its_own_title_and_link_and_the_main_counter_defer
     assert "over" not in (main_x.get_attribute("class") or "")
     assert page.locator(f'#checks li[data-channel="{hook["id"]}"] .counter').count() == 1
     assert page.evaluate(UNLABELLED) == []
+    assert violations(page) == []  # axe-core on the open tab with its three fields
     page.get_by_role("button", name="Schedule").click()
     page.wait_for_url("**/posts/*?notice=scheduled")
     post_id = page.url.split("/posts/")[1].split("?")[0]
@@ -218,6 +220,9 @@ def test_a_channel_version_has_its_own_title_and_link_and_the_main_counter_defer
     assert page.get_by_label("Text for Links X").input_value() == "Open day on Saturday!"
     assert page.get_by_label("Title for Links X").input_value() == "Open day (X)"
     assert page.get_by_label("Link for Links X").input_value() == "https://example.org/x"
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert violations(page) == []
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.locator(f'#checks li.own[data-channel="{x["id"]}"]').wait_for(state="attached")
     page.get_by_role("button", name="Back to the main text").click()
     assert page.get_by_label("Title for Links X").count() == 0
