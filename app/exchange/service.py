@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.channels.models import Channel
 from app.errors import InvalidInput
-from app.exchange import sheet
+from app.exchange import bulk, sheet
 from app.objectives.models import Objective
 from app.posts import flows
 from app.posts.models import Delivery, Post, PostKind, PostState
@@ -60,6 +60,21 @@ def import_posts(
     The rows go through flows.create_posts, the batch path of POST /posts/batch, so a
     row is checked exactly as a post sent to the API (platform rules included). A dry
     run, or a file with problems, rolls the write back."""
+    # Thousands of rows make hundreds of thousands of live objects (see bulk.py).
+    with bulk.collector_paused():
+        return _import(session, runtime, data=data, user=user, zone=zone, now=now, dry_run=dry_run)
+
+
+def _import(
+    session: Session,
+    runtime: Runtime,
+    *,
+    data: bytes,
+    user: User,
+    zone: str,
+    now: datetime,
+    dry_run: bool,
+) -> Imported:
     read = sheet.read(data)
     objectives, channels = _names(session)
     planned = sheet.plan(read.rows, objectives, channels, zone)

@@ -147,14 +147,20 @@ VERSION_FIELDS = ("text", "title", "link")
 
 
 def versions_from_form(form: FormData) -> dict[str, dict[str, str]]:
-    """`version_text.<channel id>` (and `version_title.`, `version_link.`) fields."""
+    """`version_text.<channel id>` (and `version_title.`, `version_link.`) fields.
+
+    A field left empty is the main one: it is left out of the version (a channel
+    whose three fields are empty has no version)."""
     found: dict[str, dict[str, str]] = {}
     for key, value in form.multi_items():
         kind, dot, channel_id = key.partition(".")
         name = kind.removeprefix("version_")
         if not dot or name == kind or name not in VERSION_FIELDS or not isinstance(value, str):
             continue
-        found.setdefault(channel_id, {})[name] = value.replace("\r\n", "\n")
+        value = value.replace("\r\n", "\n")
+        value = value if name == "text" else value.strip()
+        if value.strip():
+            found.setdefault(channel_id, {})[name] = value
     return found
 
 

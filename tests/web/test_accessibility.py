@@ -44,6 +44,10 @@ def ids(server: Server) -> dict[str, str]:
             "scheduled_at": when,
             "objective_ids": [objective["id"]],
             "channel_ids": [channel["id"]],
+            # exchange: the edit page shows the channel's own text, title and link.
+            "versions": {
+                channel["id"]: {"title": "Advice sessions", "link": "https://example.org/advice"}
+            },
         },
     )
     assert post.status_code == 201, post.text

@@ -101,6 +101,15 @@
     });
     const list = el("ul");
     answer.channels.forEach((c) => {
+      if (ownVersion(c.channel_id)) {
+        // The main text's verdict is not this channel's: its tab counts its own version.
+        const item = el("li", "own");
+        item.dataset.channel = c.channel_id;
+        item.append(el("span", "name", c.name + " "), el("span", "platform", "(" + c.platform + ") "),
+          el("span", "counter", "own version"), el("span", "", ": its count and rules are on its tab"));
+        list.append(item);
+        return;
+      }
       const item = el("li", c.over ? "over" : c.problems.length ? "problem" : "ok");
       item.dataset.channel = c.channel_id;
       const head = el("div");
@@ -124,9 +133,17 @@
     checks.replaceChildren(...(rules.children.length ? [rules, list] : [list]));
   }
 
+  // A channel with its own version (static/versions.js): a field of it not empty.
+  function ownVersion(cid) {
+    const field = compose.querySelector('.version[data-channel="' + CSS.escape(cid) + '"]');
+    if (!field) return false;
+    return Array.from(field.querySelectorAll("textarea, input")).some((i) => !i.disabled && i.value.trim());
+  }
+
   ["input", "change"].forEach((type) => compose.addEventListener(type, (event) => {
-    if (event.target.matches("#text, #title, #link, input[name=channel_ids]")) schedule();
+    if (event.target.matches("#text, #title, #link, input[name=channel_ids], [name^=version_]")) schedule();
   }));
+  compose.addEventListener("versions-changed", schedule);
   if (channelBoxes().some((b) => b.checked)) runCheck();
 
   // Media: uploaded at once through the media service, shown with a preview.

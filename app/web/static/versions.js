@@ -1,7 +1,8 @@
 // Cadence: per-network versions on the compose form. A tab per chosen channel shows
-// whether it uses the main text or its own, with its own live counter; "Customise for
-// this channel" and "Back to the main text" add and remove its version. Without this
-// file the versions already given show as plain labelled text areas.
+// whether it uses the main text, title and link or its own, with its own live counter;
+// "Customise for this channel" and "Back to the main text" add and remove its version
+// (all three fields). Without this file the versions already given show as plain
+// labelled fields.
 "use strict";
 
 (function () {
@@ -35,20 +36,44 @@
   const panels = new Map(); // channel id -> its panel
   let selected = "main";
 
-  function versionField(cid, name, value) {
-    const field = el("div", "field version");
+  // The channel's own text, title and link; a field left empty is the main one.
+  function versionField(cid, name, text) {
+    const field = el("div", "version");
     field.dataset.channel = cid;
-    const label = el("label", "", "Text for " + name);
-    label.htmlFor = "version-" + cid;
-    const area = el("textarea");
-    area.id = "version-" + cid;
-    area.name = "version_text." + cid;
-    area.rows = 6;
-    area.value = value;
-    area.setAttribute("aria-describedby", "counter-" + cid);
-    field.append(label, area);
+    const hint = el("p", "hint", "A field left empty is the main one.");
+    hint.id = "version-hint-" + cid;
+    field.append(hint);
+    const parts = [
+      ["textarea", "version-", "text", "Text for "],
+      ["input", "version-title-", "title", "Title for "],
+      ["input", "version-link-", "link", "Link for "],
+    ];
+    parts.forEach(([tag, prefix, key, label]) => {
+      const wrap = el("div", "field");
+      const lab = el("label", "", label + name);
+      lab.htmlFor = prefix + cid;
+      const input = el(tag);
+      input.id = prefix + cid;
+      input.name = "version_" + key + "." + cid;
+      input.setAttribute("aria-describedby", hint.id);
+      if (tag === "textarea") {
+        input.rows = 6;
+        input.value = text;
+      } else if (key === "link") {
+        input.type = "url";
+        input.placeholder = "https://";
+      } else {
+        input.type = "text";
+        input.maxLength = 300;
+      }
+      wrap.append(lab, input);
+      field.append(wrap);
+    });
     return field;
   }
+
+  // app.js's main check shows a channel with a version as "own version": tell it.
+  const changed = () => compose.dispatchEvent(new CustomEvent("versions-changed"));
 
   function fillPanel(panel, cid, name) {
     const field = box.querySelector('.version[data-channel="' + CSS.escape(cid) + '"]');
@@ -59,18 +84,22 @@
       const back = el("button", "", "Back to the main text");
       back.type = "button";
       back.addEventListener("click", () => {
-        field.remove();
+        field.remove(); // its text, title and link all go
         panel.replaceChildren();
         fillPanel(panel, cid, name);
         panel.querySelector("button").focus();
+        changed();
       });
-      field.querySelector("textarea").setAttribute("aria-describedby", counter.id);
-      field.querySelector("textarea").addEventListener("input", () => later(cid, field, counter));
+      const area = field.querySelector("textarea");
+      area.setAttribute("aria-describedby", field.querySelector(".hint").id + " " + counter.id);
+      field.querySelectorAll("textarea, input").forEach((input) =>
+        input.addEventListener("input", () => later(cid, field, counter))
+      );
       panel.append(field, counter, back);
       check(cid, field, counter);
       return;
     }
-    const uses = el("p", "hint", name + " publishes the main text.");
+    const uses = el("p", "hint", name + " publishes the main text, title and link.");
     const customise = el("button", "", "Customise for this channel");
     customise.type = "button";
     customise.addEventListener("click", () => {
@@ -78,6 +107,7 @@
       panel.replaceChildren();
       fillPanel(panel, cid, name);
       panel.querySelector("textarea").focus();
+      changed();
     });
     panel.append(uses, customise);
   }
@@ -118,12 +148,12 @@
     boxes.forEach((b) => panelFor(b.value, b.dataset.name));
     box.querySelectorAll(":scope > .version").forEach((field) => {
       field.hidden = !wanted.has(field.dataset.channel);
-      field.querySelector("textarea").disabled = field.hidden;
+      field.querySelectorAll("textarea, input").forEach((a) => (a.disabled = field.hidden));
     });
     panels.forEach((panel, cid) => {
       panel.hidden = cid !== selected;
       // A channel taken off the post does not send its version.
-      panel.querySelectorAll("textarea").forEach((a) => (a.disabled = !wanted.has(cid)));
+      panel.querySelectorAll("textarea, input").forEach((a) => (a.disabled = !wanted.has(cid)));
     });
   }
 
@@ -155,15 +185,16 @@
   }
 
   async function check(cid, field, counter) {
+    const own = (key) => field.querySelector('[name^="version_' + key + '."]').value.trim();
     let answer;
     try {
       const response = await fetch("/web/validate", {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
         body: JSON.stringify({
-          text: field.querySelector("textarea").value,
-          title: compose.querySelector("#title").value,
-          link: compose.querySelector("#link").value,
+          text: field.querySelector("textarea").value || main.value,
+          title: own("title") || compose.querySelector("#title").value,
+          link: own("link") || compose.querySelector("#link").value,
           channel_ids: [cid],
           media_ids: mediaIds(),
           internal_only: compose.querySelector("#internal_only").checked,
@@ -187,6 +218,14 @@
 
   compose.addEventListener("change", (event) => {
     if (event.target.matches('input[name="channel_ids"], #internal_only')) render();
+  });
+  // The main text, title or link changed: a version's empty fields follow them.
+  compose.addEventListener("input", (event) => {
+    if (!event.target.matches("#text, #title, #link")) return;
+    box.querySelectorAll(".version-panel .version").forEach((field) => {
+      const cid = field.dataset.channel;
+      later(cid, field, document.getElementById("counter-" + cid));
+    });
   });
   // internal_only unticks external channels in app.js's own listener first.
   render();
