@@ -150,6 +150,38 @@ PROVIDERS: dict[str, Provider] = {
         review="Flickr approves commercial keys",
         request_token_url="https://www.flickr.com/services/oauth/request_token",
     ),
+    "linkedin": Provider(
+        platform="linkedin",
+        label="LinkedIn Page",
+        authorize_url="https://www.linkedin.com/oauth/v2/authorization",
+        token_url="https://www.linkedin.com/oauth/v2/accessToken",
+        # rw_organization_admin: the chooser's organizationAcls lookup needs it.
+        scopes=("w_organization_social", "r_organization_social", "rw_organization_admin"),
+        pkce=False,
+        basic_auth=False,
+        chooser=True,
+        console="LinkedIn Developer Portal (linkedin.com/developers/apps), Create app",
+        app_type=(
+            "Auth tab: the redirect URL; Products: 'Community Management API' (grants the "
+            "organisation scopes)"
+        ),
+        review=(
+            "LinkedIn's review of the Community Management API; refresh tokens only for "
+            "approved partners (without them the channel asks for a reconnect after 60 days)"
+        ),
+    ),
+    "vimeo": Provider(
+        platform="vimeo",
+        label="Vimeo",
+        authorize_url="https://api.vimeo.com/oauth/authorize",
+        token_url="https://api.vimeo.com/oauth/access_token",
+        scopes=("public", "private", "upload", "edit"),
+        pkce=False,
+        basic_auth=True,
+        console="developer.vimeo.com/apps, Create an app",
+        app_type="its callback URL; request upload access for the app",
+        review="Vimeo approves upload access per app",
+    ),
 }
 
 
