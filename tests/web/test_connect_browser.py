@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import facebook, flickr, slack, x, yammer, youtube
+from tests.fakes import facebook, flickr, linkedin, slack, vimeo, x, yammer, youtube
 from tests.web.conftest import Server, log_in
 from tests.web.test_accessibility import violations
 
@@ -24,7 +24,10 @@ class Fakes:
         self.facebook = facebook.FakeFacebook()
         self.yammer = yammer.YammerFake()
         self.flickr = flickr.FakeFlickr()
+        self.linkedin = linkedin.FakeLinkedIn()
+        self.vimeo = vimeo.FakeVimeo()
         self.all = [self.x, self.slack, self.youtube, self.facebook, self.yammer, self.flickr]
+        self.all += [self.linkedin, self.vimeo]
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,8 @@ def server_env(fakes: Fakes) -> dict[str, str]:
         "FACEBOOK": (facebook.APP_ID, facebook.APP_SECRET, fakes.facebook.url),
         "YAMMER": (yammer.CLIENT_ID, yammer.CLIENT_SECRET, fakes.yammer.url),
         "FLICKR": (flickr.CONSUMER_KEY, flickr.CONSUMER_SECRET, fakes.flickr.url),
+        "LINKEDIN": (linkedin.CLIENT_ID, linkedin.CLIENT_SECRET, fakes.linkedin.url),
+        "VIMEO": (vimeo.CLIENT_ID, vimeo.CLIENT_SECRET, fakes.vimeo.url),
     }
     env = {"CADENCE_YAMMER_TENANT": yammer.TENANT}
     for name, (client_id, secret, base) in apps.items():
@@ -117,6 +122,8 @@ def test_add_to_slack_and_publish(page: Any, server: Server, fakes: Fakes) -> No
         ("Facebook Pages", "Authorize app", f"Facebook {facebook.PAGE_NAME}", "facebook"),
         ("Viva Engage", "Authorize app", f"Viva Engage Comms {yammer.GROUP_ID}", "yammer"),
         ("Flickr", "OK, I'll authorize it", None, "flickr"),
+        ("LinkedIn Page", "Authorize app", "LinkedIn Community Kitchen", "linkedin"),
+        ("Vimeo", "Authorize app", None, "vimeo"),
     ],
 )
 def test_connect_lands_on_the_new_channel(
