@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     sharepoint_client_id: str | None = None
     sharepoint_client_secret: str | None = None
     sharepoint_base_url: str | None = None
+    # The Entra tenant for SharePoint; unset: the Viva Engage one (CADENCE_YAMMER_TENANT).
+    sharepoint_tenant: str | None = None
     instagram_client_id: str | None = None
     instagram_client_secret: str | None = None
     instagram_base_url: str | None = None

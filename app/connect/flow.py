@@ -492,6 +492,50 @@ async def _vimeo_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
     ]
 
 
+async def _sharepoint_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    """One pick per SharePoint site the person can see (Graph `GET /sites?search=*`);
+    the hour-long token is renewed by the token keeper with the refresh token."""
+    token = answer.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise _refused(ctx.provider, "Microsoft answered without an access token.")
+    found = await _bearer_get(
+        ctx,
+        "https://graph.microsoft.com/v1.0/sites",
+        token,
+        what="which sites you can use",
+        params={"search": "*", "$select": "id,displayName,webUrl"},
+    )
+    sites = found.get("value") if isinstance(found, dict) else None
+    credentials: dict[str, Any] = {
+        "access_token": token,
+        "client_id": ctx.app.client_id,
+        "client_secret": ctx.app.client_secret,
+    }
+    if isinstance(answer.get("refresh_token"), str) and answer["refresh_token"]:
+        credentials["refresh_token"] = answer["refresh_token"]
+    picks = []
+    for site in sites if isinstance(sites, list) else []:
+        if not isinstance(site, dict) or not isinstance(site.get("id"), str) or not site["id"]:
+            continue
+        config: dict[str, Any] = {
+            "site_id": site["id"],
+            "token_url": endpoint(ctx.provider.token_url, ctx.app),
+        }
+        if ctx.app.base_url:
+            config["api_base"] = ctx.app.base_url
+        title = site.get("displayName") or site.get("webUrl") or site["id"]
+        picks.append(
+            Pick(
+                key=site["id"][:512],
+                name=f"SharePoint {title}"[:100],
+                config=config,
+                credentials=credentials,
+                access_expires_at=expires_at(answer, ctx.now),
+            )
+        )
+    return picks
+
+
 PICKERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[list[Pick]]]] = {
     "x": _x_picks,
     "slack": _slack_picks,
@@ -500,6 +544,7 @@ PICKERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[list[Pick]]]] =
     "yammer": _yammer_picks,
     "linkedin": _linkedin_picks,
     "vimeo": _vimeo_picks,
+    "sharepoint": _sharepoint_picks,
 }
 
 

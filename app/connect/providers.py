@@ -182,6 +182,19 @@ PROVIDERS: dict[str, Provider] = {
         app_type="its callback URL; request upload access for the app",
         review="Vimeo approves upload access per app",
     ),
+    "sharepoint": Provider(
+        platform="sharepoint",
+        label="SharePoint",
+        authorize_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+        token_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        scopes=("Sites.ReadWrite.All", "offline_access"),
+        pkce=True,
+        basic_auth=False,
+        chooser=True,
+        console="Microsoft Entra admin center, App registrations",
+        app_type="platform 'Web', API permission Microsoft Graph (delegated) Sites.ReadWrite.All",
+        review="a tenant admin's consent",
+    ),
 }
 
 
@@ -213,7 +226,8 @@ def app_settings(settings: Settings, platform: str) -> AppSettings | None:
         client_id=client_id,
         client_secret=secret,
         base_url=getattr(settings, f"{platform}_base_url", None),
-        tenant=settings.yammer_tenant,
+        tenant=(settings.sharepoint_tenant if platform == "sharepoint" else None)
+        or settings.yammer_tenant,
     )
 
 
