@@ -536,6 +536,54 @@ async def _sharepoint_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
     return picks
 
 
+async def _instagram_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    """Like Facebook Pages (a long-lived user token, about 60 days, whose `/me/accounts`
+    lists the Pages with their tokens), one pick per Instagram professional account
+    linked to a Page; it publishes with that Page's token."""
+    short = answer.get("access_token")
+    if not isinstance(short, str) or not short:
+        raise _refused(ctx.provider, "Facebook answered without an access token.")
+    long = await _graph_get(
+        ctx,
+        "/oauth/access_token",
+        {
+            "grant_type": "fb_exchange_token",
+            "client_id": ctx.app.client_id,
+            "client_secret": ctx.app.client_secret,
+            "fb_exchange_token": short,
+        },
+    )
+    token = long.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise _refused(ctx.provider, "Facebook did not give a long-lived token.")
+    fields = "instagram_business_account{id,username},access_token,name"
+    pages = await _graph_get(
+        ctx, "/me/accounts", {"access_token": token, "fields": fields, "limit": "100"}
+    )
+    ends = expires_at(long, ctx.now)
+    picks = []
+    for page in pages.get("data") or []:
+        account = page.get("instagram_business_account") if isinstance(page, dict) else None
+        if not isinstance(account, dict) or not str(account.get("id") or "").isdigit():
+            continue
+        if not page.get("access_token"):
+            continue
+        config: dict[str, Any] = {"ig_user_id": str(account["id"])}
+        if ctx.app.base_url:
+            config["api_base"] = ctx.app.base_url
+        shown = f"@{account['username']}" if account.get("username") else page.get("name")
+        picks.append(
+            Pick(
+                key=str(account["id"]),
+                name=f"Instagram {shown or account['id']}"[:100],
+                config=config,
+                credentials={"page_access_token": str(page["access_token"])},
+                ends_at=ends,
+            )
+        )
+    return picks
+
+
 PICKERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[list[Pick]]]] = {
     "x": _x_picks,
     "slack": _slack_picks,
@@ -545,6 +593,7 @@ PICKERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[list[Pick]]]] =
     "linkedin": _linkedin_picks,
     "vimeo": _vimeo_picks,
     "sharepoint": _sharepoint_picks,
+    "instagram": _instagram_picks,
 }
 
 

@@ -195,6 +195,28 @@ PROVIDERS: dict[str, Provider] = {
         app_type="platform 'Web', API permission Microsoft Graph (delegated) Sites.ReadWrite.All",
         review="a tenant admin's consent",
     ),
+    "instagram": Provider(
+        platform="instagram",
+        label="Instagram",
+        # Facebook Login: the Instagram professional accounts come with the Pages they
+        # are linked to; the app may be the Facebook Pages one (its own settings).
+        authorize_url="https://www.facebook.com/v24.0/dialog/oauth",
+        token_url="https://graph.facebook.com/v24.0/oauth/access_token",
+        scopes=(
+            "instagram_basic",
+            "instagram_content_publish",
+            "pages_show_list",
+            "pages_read_engagement",
+        ),
+        scope_separator=",",
+        pkce=False,
+        basic_auth=False,
+        chooser=True,
+        console="Meta for Developers (developers.facebook.com), My Apps, type Business",
+        app_type="add the products 'Facebook Login for Business' and 'Instagram'",
+        review="App Review of instagram_content_publish and Business Verification",
+        token_method="GET",
+    ),
 }
 
 

@@ -11,7 +11,18 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import facebook, flickr, linkedin, slack, vimeo, x, yammer, youtube
+from tests.fakes import (
+    facebook,
+    flickr,
+    instagram,
+    linkedin,
+    sharepoint,
+    slack,
+    vimeo,
+    x,
+    yammer,
+    youtube,
+)
 from tests.web.conftest import Server, log_in
 from tests.web.test_accessibility import violations
 
@@ -26,8 +37,10 @@ class Fakes:
         self.flickr = flickr.FakeFlickr()
         self.linkedin = linkedin.FakeLinkedIn()
         self.vimeo = vimeo.FakeVimeo()
+        self.sharepoint = sharepoint.FakeSharePoint()
+        self.instagram = instagram.FakeInstagram()
         self.all = [self.x, self.slack, self.youtube, self.facebook, self.yammer, self.flickr]
-        self.all += [self.linkedin, self.vimeo]
+        self.all += [self.linkedin, self.vimeo, self.sharepoint, self.instagram]
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +64,10 @@ def server_env(fakes: Fakes) -> dict[str, str]:
         "FLICKR": (flickr.CONSUMER_KEY, flickr.CONSUMER_SECRET, fakes.flickr.url),
         "LINKEDIN": (linkedin.CLIENT_ID, linkedin.CLIENT_SECRET, fakes.linkedin.url),
         "VIMEO": (vimeo.CLIENT_ID, vimeo.CLIENT_SECRET, fakes.vimeo.url),
+        "SHAREPOINT": (sharepoint.CLIENT_ID, sharepoint.CLIENT_SECRET, fakes.sharepoint.url),
+        "INSTAGRAM": (instagram.APP_ID, instagram.APP_SECRET, fakes.instagram.url),
     }
-    env = {"CADENCE_YAMMER_TENANT": yammer.TENANT}
+    env = {"CADENCE_YAMMER_TENANT": yammer.TENANT, "CADENCE_SHAREPOINT_TENANT": sharepoint.TENANT}
     for name, (client_id, secret, base) in apps.items():
         env[f"CADENCE_{name}_CLIENT_ID"] = client_id
         env[f"CADENCE_{name}_CLIENT_SECRET"] = secret
@@ -124,6 +139,8 @@ def test_add_to_slack_and_publish(page: Any, server: Server, fakes: Fakes) -> No
         ("Flickr", "OK, I'll authorize it", None, "flickr"),
         ("LinkedIn Page", "Authorize app", "LinkedIn Community Kitchen", "linkedin"),
         ("Vimeo", "Authorize app", None, "vimeo"),
+        ("SharePoint", "Authorize app", "SharePoint Staff news", "sharepoint"),
+        ("Instagram", "Authorize app", f"Instagram @{instagram.USERNAME}", "instagram"),
     ],
 )
 def test_connect_lands_on_the_new_channel(

@@ -110,9 +110,9 @@ def test_connect_two_pages_renew_ahead_of_the_end_and_publish(
     renewed = credentials_of(runtime, channel.id)
     assert renewed["access_token"] == fake_linkedin.issued[1][0]
     assert renewed["refresh_token"] == first_refresh  # programmatic: not rotated
-    assert credentials_of(runtime, channels[OTHER_ORG].id)["access_token"] == renewed[
-        "access_token"
-    ]
+    assert (
+        credentials_of(runtime, channels[OTHER_ORG].id)["access_token"] == renewed["access_token"]
+    )
     with runtime.sessions() as session:
         token = session.get(ChannelToken, channel.id)
         assert token is not None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
