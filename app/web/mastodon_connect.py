@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.channels.models import Channel
@@ -49,7 +49,8 @@ def _refusal(exc: FlowRefused) -> PageError:
 
 @router.get("/channels/connect/mastodon")
 def instance_form(request: Request, user: PageAdmin) -> Response:
-    return render(request, "connect_mastodon.html", {"instance": "", "error": None}, user=user)
+    context = {"instance": "", "error": None, "authorize": None}
+    return render(request, "connect_mastodon.html", context, user=user)
 
 
 def _known_app(runtime: Runtime, instance: str) -> AppSettings | None:
@@ -102,7 +103,11 @@ async def start(request: Request, user: PageBriefAdmin, form: FormDep) -> Respon
         instance = instance_origin(typed, runtime.settings.outbound_policy())
         app = await _app_for(runtime, instance)
     except FlowRefused as exc:
-        context = {"instance": typed[:255], "error": f"{exc.title}. {exc.detail}"}
+        context = {
+            "instance": typed[:255],
+            "error": f"{exc.title}. {exc.detail}",
+            "authorize": None,
+        }
         return render(request, "connect_mastodon.html", context, user=user, status=400)
     started = await run_in_threadpool(_start, runtime, instance, web_session(request).csrf, user.id)
     url = authorize_url(
@@ -112,7 +117,10 @@ async def start(request: Request, user: PageBriefAdmin, form: FormDep) -> Respon
         verifier=started.verifier,
         redirect=redirect_uri(runtime.settings, "mastodon"),
     )
-    return RedirectResponse(url, status_code=303)
+    # A page with the link, not a redirect: the CSP's form-action 'self' stops a form
+    # post from being redirected to another site.
+    context = {"instance": instance, "error": None, "authorize": url}
+    return render(request, "connect_mastodon.html", context, user=user)
 
 
 def _take(runtime: Runtime, state: str, secret: str) -> states.Taken:

@@ -16,6 +16,7 @@ from tests.fakes import (
     flickr,
     instagram,
     linkedin,
+    mastodon,
     sharepoint,
     slack,
     vimeo,
@@ -39,8 +40,9 @@ class Fakes:
         self.vimeo = vimeo.FakeVimeo()
         self.sharepoint = sharepoint.FakeSharePoint()
         self.instagram = instagram.FakeInstagram()
+        self.mastodon = mastodon.FakeMastodon(max_characters=1000)
         self.all = [self.x, self.slack, self.youtube, self.facebook, self.yammer, self.flickr]
-        self.all += [self.linkedin, self.vimeo, self.sharepoint, self.instagram]
+        self.all += [self.linkedin, self.vimeo, self.sharepoint, self.instagram, self.mastodon]
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +152,24 @@ def test_connect_lands_on_the_new_channel(
     assert server.api.get(f"/channels/{channel_id}").json()["platform"] == platform
     tested = server.api.post(f"/channels/{channel_id}/test")
     assert tested.status_code == 200 and tested.json()["ok"] is True, tested.text
+
+
+def test_connect_mastodon_type_the_instance_approve_land_on_the_channel(
+    page: Any, server: Server, fakes: Fakes
+) -> None:
+    log_in(page)
+    page.goto("/channels")
+    page.get_by_role("link", name="Connect Mastodon").click()
+    page.wait_for_url("**/channels/connect/mastodon")
+    assert violations(page) == []
+    page.get_by_label("Instance address").fill(fakes.mastodon.url)
+    page.get_by_role("button", name="Continue").click()
+    link = page.get_by_role("link", name=f"Sign in at {fakes.mastodon.url}")
+    link.wait_for()
+    assert violations(page) == []
+    link.click()
+    page.get_by_role("button", name="Authorize app").click()
+    page.wait_for_url("**/channels/*?notice=connected")
+    channel_id = str(page.url.split("/channels/")[1].split("?")[0])
+    channel = server.api.get(f"/channels/{channel_id}").json()
+    assert channel["platform"] == "mastodon" and channel["config"]["max_characters"] == 1000
