@@ -14,13 +14,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.channels.models import Channel
+from app.clock import FrozenClock
+from app.connect.keeper import check_connected
 from app.connect.mastodon import instance_origin
 from app.connect.models import MastodonApp
 from app.connect.states import FlowRefused
 from app.runtime import Runtime
 from app.users.models import Role
 from connectors.outbound import OutboundPolicy
-from tests.connect.test_tokens import credentials_of
+from tests.connect.test_tokens import credentials_of, with_client
 from tests.fakes.mastodon import USERNAME, FakeMastodon
 from tests.web.test_pages import csrf, login, make_user
 
@@ -107,3 +109,18 @@ def test_instance_addresses_are_read_strictly() -> None:
     for bad in ["ftp://x.example", "https://u:p@x.example", "https://x.example/?q=1", "https://"]:
         with pytest.raises(FlowRefused):
             instance_origin(bad, allowed)
+
+
+def test_the_daily_check_refreshes_the_instance_limit(
+    client: TestClient, runtime: Runtime, fake: FakeMastodon, clock: FrozenClock
+) -> None:
+    make_user(runtime, "root@example.org", Role.admin)
+    assert login(client, "root@example.org").status_code == 303
+    back = urlsplit(fake.authorization.approve(start(client, fake.url)))
+    assert client.get(f"{back.path}?{back.query}", follow_redirects=False).status_code == 303
+    fake.max_characters = 5000  # the instance raised its limit
+    clock.advance(days=1, seconds=1)
+    assert with_client(runtime, lambda http: check_connected(runtime, http)) == 1
+    with runtime.sessions() as session:
+        (channel,) = session.scalars(select(Channel))
+    assert channel.config["max_characters"] == 5000
