@@ -96,6 +96,22 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
     slack_base_url: str | None = None
+    # The six newer platforms (issue 16). Instagram has its own app settings; they may
+    # hold the same Meta app as Facebook's (Facebook Login with Instagram's scopes).
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: str | None = None
+    linkedin_base_url: str | None = None
+    vimeo_client_id: str | None = None
+    vimeo_client_secret: str | None = None
+    vimeo_base_url: str | None = None
+    sharepoint_client_id: str | None = None
+    sharepoint_client_secret: str | None = None
+    sharepoint_base_url: str | None = None
+    # The Entra tenant for SharePoint; unset: the Viva Engage one (CADENCE_YAMMER_TENANT).
+    sharepoint_tenant: str | None = None
+    instagram_client_id: str | None = None
+    instagram_client_secret: str | None = None
+    instagram_base_url: str | None = None
     # How long due posts of a channel that needs reconnecting wait before they fail.
     reconnect_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
     # How often the token keeper refreshes tokens about to expire and warns of ends.
@@ -173,6 +189,10 @@ class Settings(BaseSettings):
         "flickr_base_url",
         "yammer_base_url",
         "slack_base_url",
+        "linkedin_base_url",
+        "vimeo_base_url",
+        "sharepoint_base_url",
+        "instagram_base_url",
     )
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:

@@ -2,7 +2,7 @@
 
 from app.alerts.models import Alert, AlertDigest
 from app.channels.models import Channel
-from app.connect.models import ChannelToken, ConnectState
+from app.connect.models import ChannelToken, ConnectState, MastodonApp
 from app.db import Base
 from app.exchange.models import CalendarFeed, DeliveryPart
 from app.insights.models import DeliveryMetric, Digest, MetricSchedule, TrackedLink
@@ -33,6 +33,7 @@ __all__ = [
     "Digest",
     "Guardrail",
     "LoginAttempt",
+    "MastodonApp",
     "Media",
     "MetricSchedule",
     "Objective",

@@ -306,6 +306,12 @@ class Connector(ABC):
     credentials_model: ClassVar[type[PlatformCredentials]] = PlatformCredentials
 
     @classmethod
+    def for_config(cls, config: Mapping[str, Any] | None) -> type[Connector]:
+        """The rules for one channel's config: the class itself, unless a channel can
+        change them (a Mastodon instance's own text limit)."""
+        return cls
+
+    @classmethod
     def measure(cls, request: PublishRequest) -> Measure:
         """The text's length as the platform counts it against `limits.text`."""
         return Measure(len(request.text), cls.limits.text, cls.limits.text_unit)

@@ -84,6 +84,9 @@ class LinkedInCredentials(PlatformCredentials):
     access_token: str
     refresh_token: str | None = None
     expires_at: datetime | None = None
+    # From the Connect flow: the app that renews the token with the refresh token.
+    client_id: str | None = None
+    client_secret: str | None = None
 
 
 def little_text(text: str) -> str:
@@ -133,7 +136,7 @@ class LinkedInConnector(Connector):
 
     def secrets(self) -> list[str]:
         c = self.credentials
-        return [s for s in (c.access_token, c.refresh_token) if s]
+        return [s for s in (c.access_token, c.refresh_token, c.client_secret) if s]
 
     def _headers(self) -> dict[str, str]:
         return {

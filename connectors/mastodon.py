@@ -28,7 +28,10 @@ max_characters`, 500 when absent); `check()` reads it and reports it with the ac
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import re
+from collections.abc import Mapping
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -85,6 +88,9 @@ class MastodonConfig(PlatformConfig):
     visibility: Visibility = "public"
     # Shown before the post, which stays folded behind it; counts towards the limit.
     content_warning: str | None = Field(default=None, max_length=500)
+    # The instance's own text limit (`/api/v2/instance`), stored by the channel's
+    # checks (the Test button, the daily check); validation and the counter use it.
+    max_characters: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class MastodonCredentials(PlatformCredentials):
@@ -205,6 +211,13 @@ class MastodonConnector(Connector):
     @classmethod
     def measure(cls, request: PublishRequest) -> Measure:
         return Measure(mastodon_length(request.text), cls.limits.text, cls.limits.text_unit)
+
+    @classmethod
+    def for_config(cls, config: Mapping[str, Any] | None) -> type[Connector]:
+        limit = (config or {}).get("max_characters")
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            return with_text_limit(limit)
+        return cls
 
     @classmethod
     def validate(cls, request: PublishRequest) -> list[Problem]:
@@ -397,3 +410,10 @@ class MastodonConnector(Connector):
             detail=f"Mastodon accepts the token of @{shown_name(account['username'])} on {host}",
             account=shown,
         )
+
+
+@functools.cache
+def with_text_limit(limit: int) -> type[MastodonConnector]:
+    """MastodonConnector with an instance's own text limit (one class per limit)."""
+    limits = dataclasses.replace(MastodonConnector.limits, text=limit)
+    return type("MastodonConnector", (MastodonConnector,), {"limits": limits})

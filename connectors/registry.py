@@ -7,7 +7,9 @@ is one class and one line in CONNECTORS.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from connectors.base import (
     Audience,
@@ -110,3 +112,10 @@ PLATFORMS: dict[str, Platform] = _by_slug(CONNECTORS)
 
 def get_platform(name: str) -> Platform:
     return PLATFORMS[name]
+
+
+def channel_platform(name: str, config: Mapping[str, Any] | None) -> Platform:
+    """The platform's rules for one channel's config (a Mastodon instance's own limit)."""
+    platform = PLATFORMS[name]
+    connector = platform.connector.for_config(config)
+    return platform if connector is platform.connector else Platform(connector)

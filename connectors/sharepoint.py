@@ -32,10 +32,12 @@ import httpx
 from pydantic import Field
 
 from connectors.base import (
+    DESTINATION,
     Ambiguous,
     AuthExpired,
     CheckResult,
     Connector,
+    HttpUrlStr,
     Limits,
     Permanent,
     PlatformConfig,
@@ -59,11 +61,17 @@ _PARAGRAPHS = re.compile(r"\n\s*\n")
 
 class SharePointConfig(PlatformConfig):
     site_id: str = Field(min_length=1, max_length=512)
+    # Where the access token is renewed (Microsoft identity platform v2, with the
+    # tenant); set by the Connect flow.
+    token_url: HttpUrlStr | None = Field(default=None, json_schema_extra=DESTINATION)
 
 
 class SharePointCredentials(PlatformCredentials):
     access_token: str
     refresh_token: str | None = None
+    # From the Connect flow: the app that renews the hour-long token (the token keeper).
+    client_id: str | None = None
+    client_secret: str | None = None
 
 
 def page_html(request: PublishRequest) -> str:
@@ -107,7 +115,7 @@ class SharePointConnector(Connector):
 
     def secrets(self) -> list[str]:
         c = self.credentials
-        return [s for s in (c.access_token, c.refresh_token) if s]
+        return [s for s in (c.access_token, c.refresh_token, c.client_secret) if s]
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         headers = {

@@ -104,6 +104,7 @@ def pg_migrated() -> Iterator[str]:
 # test leaves behind (TRUNCATE rewrites every table's files).
 CLEAR_ORDER = (
     # connecting accounts
+    "mastodon_apps",
     "connect_states",
     "channel_tokens",
     # team workflow

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.channels import service
 from app.channels.schemas import ChannelTestResult
+from app.channels.text_limits import reported_limit, store_text_limit
 from app.connect.tokens import refresher
 from app.db import transaction
 from app.publishing.calls import (
@@ -105,6 +106,9 @@ async def check_channel(
         result = answer
         if credentials_refused(result):
             refused = result.detail
+    limit = reported_limit(platform, result.account) if result.ok else None
+    if limit is not None and connection.config.get("max_characters") != limit:
+        await _db(runtime, store_text_limit, channel_id=channel_id, limit=limit, now=clock.now())
     status: str = await _db(
         runtime,
         service.record_check,

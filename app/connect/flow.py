@@ -360,12 +360,240 @@ async def _yammer_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
     return picks
 
 
+async def _bearer_get(
+    ctx: Context,
+    url: str,
+    token: str,
+    *,
+    what: str,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """A GET with the new access token; its JSON body, or the flow refused."""
+    label = ctx.provider.label
+    try:
+        response = await send(
+            ctx.http,
+            "GET",
+            rebase(url, ctx.app.base_url),
+            params=params,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "User-Agent": USER_AGENT,
+                **(headers or {}),
+            },
+            secrets=[token],
+        )
+    except PublishError as exc:
+        raise _refused(
+            ctx.provider, f"Cadence could not ask {label} {what} ({exc.message})."
+        ) from None
+    body = json_body(response)
+    if not response.is_success or body is None:
+        raise _refused(ctx.provider, f"{label} did not say {what} (HTTP {response.status_code}).")
+    return body
+
+
+def _seconds_after(answer: dict[str, Any], key: str, now: datetime) -> datetime | None:
+    return expires_at({"expires_in": answer.get(key)}, now)
+
+
+# LinkedIn's versioned API (the connector's default version); organisations listed at once.
+LINKEDIN_HEADERS = {"LinkedIn-Version": "202511", "X-Restli-Protocol-Version": "2.0.0"}
+MAX_ORGANIZATIONS = 50
+
+
+async def _linkedin_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    """One pick per organisation page the member administers (organizationAcls), named
+    by `GET /rest/organizations/{id}`. Access tokens last 60 days; with a programmatic
+    refresh token (a year) Cadence renews them, and the grant's end is the refresh
+    token's, else the access token's: the keeper warns 7 days before either."""
+    token, refresh = answer.get("access_token"), answer.get("refresh_token")
+    if not isinstance(token, str) or not token:
+        raise _refused(ctx.provider, "LinkedIn answered without an access token.")
+    acls = await _bearer_get(
+        ctx,
+        "https://api.linkedin.com/rest/organizationAcls",
+        token,
+        what="which pages you administer",
+        params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"},
+        headers=LINKEDIN_HEADERS,
+    )
+    elements = acls.get("elements") if isinstance(acls, dict) else None
+    urns = [
+        e["organization"]
+        for e in (elements if isinstance(elements, list) else [])
+        if isinstance(e, dict)
+        and isinstance(e.get("organization"), str)
+        and e["organization"].startswith("urn:li:organization:")
+    ][:MAX_ORGANIZATIONS]
+    credentials: dict[str, Any] = {
+        "access_token": token,
+        "client_id": ctx.app.client_id,
+        "client_secret": ctx.app.client_secret,
+    }
+    access_ends = expires_at(answer, ctx.now)
+    ends = access_ends
+    if isinstance(refresh, str) and refresh:
+        credentials["refresh_token"] = refresh
+        ends = _seconds_after(answer, "refresh_token_expires_in", ctx.now)
+    picks = []
+    for urn in dict.fromkeys(urns):
+        org_id = urn.rsplit(":", 1)[1]
+        org = await _bearer_get(
+            ctx,
+            f"https://api.linkedin.com/rest/organizations/{org_id}",
+            token,
+            what="the page's name",
+            headers=LINKEDIN_HEADERS,
+        )
+        title = org.get("localizedName") if isinstance(org, dict) else None
+        config: dict[str, Any] = {"organization_urn": urn}
+        if ctx.app.base_url:
+            config["api_base"] = ctx.app.base_url
+        picks.append(
+            Pick(
+                key=urn,
+                name=f"LinkedIn {title or org_id}"[:100],
+                config=config,
+                credentials=credentials,
+                access_expires_at=access_ends,
+                ends_at=ends,
+            )
+        )
+    return picks
+
+
+async def _vimeo_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    """The account of the token (`GET /me`). Vimeo's tokens do not expire."""
+    token = answer.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise _refused(ctx.provider, "Vimeo answered without an access token.")
+    me = await _bearer_get(
+        ctx,
+        "https://api.vimeo.com/me",
+        token,
+        what="whose account it is",
+        headers={"Accept": "application/vnd.vimeo.*+json;version=3.4"},
+    )
+    uri = me.get("uri") if isinstance(me, dict) else None
+    if not isinstance(uri, str) or not uri:
+        raise _refused(ctx.provider, "Vimeo did not say whose account it is.")
+    config: dict[str, Any] = {}
+    if ctx.app.base_url:
+        config["api_base"] = ctx.app.base_url
+    return [
+        Pick(
+            key=uri,
+            name=f"Vimeo {me.get('name') or uri}"[:100],
+            config=config,
+            credentials={"access_token": token},
+        )
+    ]
+
+
+async def _sharepoint_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    """One pick per SharePoint site the person can see (Graph `GET /sites?search=*`);
+    the hour-long token is renewed by the token keeper with the refresh token."""
+    token = answer.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise _refused(ctx.provider, "Microsoft answered without an access token.")
+    found = await _bearer_get(
+        ctx,
+        "https://graph.microsoft.com/v1.0/sites",
+        token,
+        what="which sites you can use",
+        params={"search": "*", "$select": "id,displayName,webUrl"},
+    )
+    sites = found.get("value") if isinstance(found, dict) else None
+    credentials: dict[str, Any] = {
+        "access_token": token,
+        "client_id": ctx.app.client_id,
+        "client_secret": ctx.app.client_secret,
+    }
+    if isinstance(answer.get("refresh_token"), str) and answer["refresh_token"]:
+        credentials["refresh_token"] = answer["refresh_token"]
+    picks = []
+    for site in sites if isinstance(sites, list) else []:
+        if not isinstance(site, dict) or not isinstance(site.get("id"), str) or not site["id"]:
+            continue
+        config: dict[str, Any] = {
+            "site_id": site["id"],
+            "token_url": endpoint(ctx.provider.token_url, ctx.app),
+        }
+        if ctx.app.base_url:
+            config["api_base"] = ctx.app.base_url
+        title = site.get("displayName") or site.get("webUrl") or site["id"]
+        picks.append(
+            Pick(
+                key=site["id"][:512],
+                name=f"SharePoint {title}"[:100],
+                config=config,
+                credentials=credentials,
+                access_expires_at=expires_at(answer, ctx.now),
+            )
+        )
+    return picks
+
+
+async def _instagram_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    """Like Facebook Pages (a long-lived user token, about 60 days, whose `/me/accounts`
+    lists the Pages with their tokens), one pick per Instagram professional account
+    linked to a Page; it publishes with that Page's token."""
+    short = answer.get("access_token")
+    if not isinstance(short, str) or not short:
+        raise _refused(ctx.provider, "Facebook answered without an access token.")
+    long = await _graph_get(
+        ctx,
+        "/oauth/access_token",
+        {
+            "grant_type": "fb_exchange_token",
+            "client_id": ctx.app.client_id,
+            "client_secret": ctx.app.client_secret,
+            "fb_exchange_token": short,
+        },
+    )
+    token = long.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise _refused(ctx.provider, "Facebook did not give a long-lived token.")
+    fields = "instagram_business_account{id,username},access_token,name"
+    pages = await _graph_get(
+        ctx, "/me/accounts", {"access_token": token, "fields": fields, "limit": "100"}
+    )
+    ends = expires_at(long, ctx.now)
+    picks = []
+    for page in pages.get("data") or []:
+        account = page.get("instagram_business_account") if isinstance(page, dict) else None
+        if not isinstance(account, dict) or not str(account.get("id") or "").isdigit():
+            continue
+        if not page.get("access_token"):
+            continue
+        config: dict[str, Any] = {"ig_user_id": str(account["id"])}
+        if ctx.app.base_url:
+            config["api_base"] = ctx.app.base_url
+        shown = f"@{account['username']}" if account.get("username") else page.get("name")
+        picks.append(
+            Pick(
+                key=str(account["id"]),
+                name=f"Instagram {shown or account['id']}"[:100],
+                config=config,
+                credentials={"page_access_token": str(page["access_token"])},
+                ends_at=ends,
+            )
+        )
+    return picks
+
+
 PICKERS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[list[Pick]]]] = {
     "x": _x_picks,
     "slack": _slack_picks,
     "youtube": _youtube_picks,
     "facebook": _facebook_picks,
     "yammer": _yammer_picks,
+    "linkedin": _linkedin_picks,
+    "vimeo": _vimeo_picks,
+    "sharepoint": _sharepoint_picks,
+    "instagram": _instagram_picks,
 }
 
 

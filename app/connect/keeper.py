@@ -49,9 +49,12 @@ def _expiring(session: Session, *, now: datetime) -> list[str]:
 
 
 def _still_expiring(now: datetime) -> Any:
-    def wanted(_credentials: dict[str, Any], row: ChannelToken | None) -> bool:
+    def wanted(credentials: dict[str, Any], row: ChannelToken | None) -> bool:
         ends = row.access_expires_at if row is not None else None
-        return ends is not None and ends <= now + REFRESH_AHEAD
+        # Without a refresh token (LinkedIn grants them to approved partners only) there
+        # is nothing to renew: the known end's warning asks for a reconnect instead.
+        renewable = bool(credentials.get("refresh_token"))
+        return renewable and ends is not None and ends <= now + REFRESH_AHEAD
 
     return wanted
 

@@ -57,3 +57,19 @@ class ChannelToken(Base):
     end_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MastodonApp(Base):
+    """The app Cadence registered on one Mastodon instance (`POST /api/v1/apps`): each
+    instance is its own authorization server, so every instance has its own client,
+    registered once and kept. The secret is sealed by the credential box."""
+
+    __tablename__ = "mastodon_apps"
+
+    # The instance's origin, `https://host[:port]`.
+    instance: Mapped[str] = mapped_column(String(255), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(255))
+    client_secret_encrypted: Mapped[str] = mapped_column(Text)
+    # The callback the app was registered with: a new CADENCE_BASE_URL registers anew.
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -150,6 +150,73 @@ PROVIDERS: dict[str, Provider] = {
         review="Flickr approves commercial keys",
         request_token_url="https://www.flickr.com/services/oauth/request_token",
     ),
+    "linkedin": Provider(
+        platform="linkedin",
+        label="LinkedIn Page",
+        authorize_url="https://www.linkedin.com/oauth/v2/authorization",
+        token_url="https://www.linkedin.com/oauth/v2/accessToken",
+        # rw_organization_admin: the chooser's organizationAcls lookup needs it.
+        scopes=("w_organization_social", "r_organization_social", "rw_organization_admin"),
+        pkce=False,
+        basic_auth=False,
+        chooser=True,
+        console="LinkedIn Developer Portal (linkedin.com/developers/apps), Create app",
+        app_type=(
+            "Auth tab: the redirect URL; Products: 'Community Management API' (grants the "
+            "organisation scopes)"
+        ),
+        review=(
+            "LinkedIn's review of the Community Management API; refresh tokens only for "
+            "approved partners (without them the channel asks for a reconnect after 60 days)"
+        ),
+    ),
+    "vimeo": Provider(
+        platform="vimeo",
+        label="Vimeo",
+        authorize_url="https://api.vimeo.com/oauth/authorize",
+        token_url="https://api.vimeo.com/oauth/access_token",
+        scopes=("public", "private", "upload", "edit"),
+        pkce=False,
+        basic_auth=True,
+        console="developer.vimeo.com/apps, Create an app",
+        app_type="its callback URL; request upload access for the app",
+        review="Vimeo approves upload access per app",
+    ),
+    "sharepoint": Provider(
+        platform="sharepoint",
+        label="SharePoint",
+        authorize_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+        token_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        scopes=("Sites.ReadWrite.All", "offline_access"),
+        pkce=True,
+        basic_auth=False,
+        chooser=True,
+        console="Microsoft Entra admin center, App registrations",
+        app_type="platform 'Web', API permission Microsoft Graph (delegated) Sites.ReadWrite.All",
+        review="a tenant admin's consent",
+    ),
+    "instagram": Provider(
+        platform="instagram",
+        label="Instagram",
+        # Facebook Login: the Instagram professional accounts come with the Pages they
+        # are linked to; the app may be the Facebook Pages one (its own settings).
+        authorize_url="https://www.facebook.com/v24.0/dialog/oauth",
+        token_url="https://graph.facebook.com/v24.0/oauth/access_token",
+        scopes=(
+            "instagram_basic",
+            "instagram_content_publish",
+            "pages_show_list",
+            "pages_read_engagement",
+        ),
+        scope_separator=",",
+        pkce=False,
+        basic_auth=False,
+        chooser=True,
+        console="Meta for Developers (developers.facebook.com), My Apps, type Business",
+        app_type="add the products 'Facebook Login for Business' and 'Instagram'",
+        review="App Review of instagram_content_publish and Business Verification",
+        token_method="GET",
+    ),
 }
 
 
@@ -181,7 +248,8 @@ def app_settings(settings: Settings, platform: str) -> AppSettings | None:
         client_id=client_id,
         client_secret=secret,
         base_url=getattr(settings, f"{platform}_base_url", None),
-        tenant=settings.yammer_tenant,
+        tenant=(settings.sharepoint_tenant if platform == "sharepoint" else None)
+        or settings.yammer_tenant,
     )
 
 

@@ -15,14 +15,15 @@ write therefore goes in three steps:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict
 from connectors.base import Problem, PublishRequest
-from connectors.registry import get_platform
+from connectors.registry import Platform, channel_platform
 
 
 @dataclass
@@ -33,20 +34,29 @@ class PlatformRules:
     # inline: validate at once (for callers without a read phase of their own).
     inline: bool = False
     _answers: dict[tuple[object, ...], list[Problem]] = field(default_factory=dict)
-    _planned: dict[tuple[object, ...], tuple[str, PublishRequest]] = field(default_factory=dict)
+    _planned: dict[tuple[object, ...], tuple[Platform, PublishRequest]] = field(
+        default_factory=dict
+    )
     _ran: bool = False
 
     def problems(
-        self, platform: str, content: tuple[object, ...], request: Callable[[], PublishRequest]
+        self,
+        platform: str,
+        content: tuple[object, ...],
+        request: Callable[[], PublishRequest],
+        config: Mapping[str, Any] | None = None,
     ) -> list[Problem]:
-        key = (platform, *content)
+        """`config`: the channel's, for rules a channel sets (a Mastodon instance's own
+        text limit, which is then part of the key)."""
+        rules = channel_platform(platform, config)
+        key = (platform, rules.limits.text, *content)
         if key in self._answers:
             return self._answers[key]
         if self.inline:
-            self._answers[key] = get_platform(platform).validate(request())
+            self._answers[key] = rules.validate(request())
             return self._answers[key]
         if not self._ran:
-            self._planned[key] = (platform, request())
+            self._planned[key] = (rules, request())
             return []
         raise Conflict(
             "the post's channels, media or objectives changed while it was being "
@@ -54,8 +64,8 @@ class PlatformRules:
         )
 
     def run(self) -> None:
-        for key, (platform, request) in self._planned.items():
-            self._answers[key] = get_platform(platform).validate(request)
+        for key, (rules, request) in self._planned.items():
+            self._answers[key] = rules.validate(request)
         self._ran = True
 
 

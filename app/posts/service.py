@@ -238,6 +238,7 @@ def _platform_problems(
             partial(
                 _request, draft, resolved, post_id, media_dir, base_url, channel.platform, version
             ),
+            channel.config,
         )
         problems += [
             FieldProblem(

@@ -21,6 +21,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         coverage_page,
         feeds_page,
         import_page,
+        mastodon_connect,
         planning_pages,
         post_routes,
         team_pages,  # team workflow
@@ -44,6 +45,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         post_routes,
         channel_routes,
         # connecting accounts
+        mastodon_connect,
         connect_routes,
         # team workflow
         team_pages,

@@ -23,7 +23,7 @@ from app.errors import FieldProblem, problems_from_pydantic
 from app.media.models import Media
 from app.posts.requests import publish_request
 from app.posts.schemas import PostCreate, PostOut, PostUpdate
-from connectors.registry import get_platform
+from connectors.registry import channel_platform
 
 
 @dataclass
@@ -198,7 +198,7 @@ def check_channels(
     )
     out = []
     for channel in channels:
-        platform = get_platform(channel.platform)
+        platform = channel_platform(channel.platform, channel.config)
         measure = platform.measure(request)
         problems = [{"field": p.field, "message": p.message} for p in platform.validate(request)]
         refused = internal_only_problem(channel, internal_only=internal_only)

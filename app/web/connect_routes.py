@@ -26,6 +26,7 @@ from app.connect.flow import (
     oauth1_request_token,
     picks_from_code,
 )
+from app.connect.mastodon import PROVIDER as MASTODON
 from app.connect.providers import PROVIDERS, Pick, Provider, app_settings, redirect_uri
 from app.connect.states import FlowRefused
 from app.db import transaction
@@ -54,6 +55,19 @@ PROVIDER_ERRORS = {
 }
 
 
+def mastodon_panel(settings: Settings) -> dict[str, Any]:
+    """Mastodon needs no app in the settings: Cadence registers itself per instance."""
+    return {
+        "platform": "mastodon",
+        "label": MASTODON.label,
+        "ready": True,
+        "set_up": True,
+        "redirect_uri": redirect_uri(settings, "mastodon"),
+        "provider": MASTODON,
+        "variable": "MASTODON",
+    }
+
+
 def connect_panel(settings: Settings) -> list[dict[str, Any]]:
     """Per platform: whether its Connect button works, its redirect URI and how-to."""
     return [
@@ -67,7 +81,7 @@ def connect_panel(settings: Settings) -> list[dict[str, Any]]:
             "variable": p.platform.upper(),
         }
         for p in PROVIDERS.values()
-    ]
+    ] + [mastodon_panel(settings)]
 
 
 def can_reconnect(settings: Settings, platform: str) -> bool:

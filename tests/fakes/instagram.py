@@ -14,6 +14,12 @@ errors as Graph writes them (tests.fakes.facebook.graph_error):
 - `GET /{version}/{media-id}?fields=permalink` -> `{"permalink", "id"}`.
 - `GET /{version}/{ig-user-id}?fields=username` -> `{"username", "id"}`.
 An unknown or revoked token: code 190.
+
+The Connect flow (Facebook Login, as tests.fakes.facebook): the dialog at
+`/v24.0/dialog/oauth` (tests.fakes.oauth), `GET /{version}/oauth/access_token` (the code,
+then `grant_type=fb_exchange_token` for a long-lived token, about 60 days) and
+`GET /{version}/me/accounts?fields=instagram_business_account{id,username},
+access_token,name`: the Pages, one linked to the Instagram account, one not.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 
 from tests.fakes.facebook import graph_error
 from tests.fakes.forms import read_form
+from tests.fakes.oauth import AuthorizationServer, Refusal
 from tests.fakes.scripted import Handler, ScriptedFake
 from tests.fakes.sinks import Answer, RecordedRequest, json_answer
 
@@ -32,6 +39,9 @@ USERNAME = "community.kitchen"
 TOKEN = "EAAIgPageTokenForInstagram9Zq2Lm"
 VERSION = r"v\d+\.\d+"
 FIRST_MEDIA = 18_000_000_000_000_001
+APP_ID = "1289473920193847"
+APP_SECRET = "ig-app-secret-5b1d93e0"
+LONG_LIVED_SECONDS = 5_184_000
 
 
 @dataclass
@@ -48,8 +58,13 @@ class FakeInstagram(ScriptedFake):
     polls_needed: int = 2
     containers: dict[str, Container] = field(default_factory=dict)
     published: dict[str, Container] = field(default_factory=dict)  # media id -> container
+    apps: dict[str, str] = field(default_factory=lambda: {APP_ID: APP_SECRET})
+    user_tokens: dict[str, str] = field(default_factory=dict)  # token -> "short" or "long"
 
     def __post_init__(self) -> None:
+        self.authorization = AuthorizationServer(
+            clients=self.apps, authorize_path="/v24.0/dialog/oauth", name="Facebook", pkce=False
+        )
         super().__post_init__()
         self._next = FIRST_MEDIA
         self._fail_with: str | None = None
@@ -59,6 +74,10 @@ class FakeInstagram(ScriptedFake):
             ("POST", rf"/{VERSION}/{IG_USER_ID}/media"): ("media", self._create),
             ("POST", rf"/{VERSION}/{IG_USER_ID}/media_publish"): ("media_publish", self._publish),
             ("GET", rf"/{VERSION}/(\d+)"): ("node", self._node),
+            ("GET", "/v24.0/dialog/oauth"): ("dialog", self._dialog),
+            ("POST", "/v24.0/dialog/oauth/decide"): ("dialog", self._dialog),
+            ("GET", rf"/{VERSION}/oauth/access_token"): ("access_token", self._access_token),
+            ("GET", rf"/{VERSION}/me/accounts"): ("accounts", self._accounts),
         }
 
     def not_found(self, request: RecordedRequest) -> Answer:
@@ -142,3 +161,42 @@ class FakeInstagram(ScriptedFake):
                 container.status = "FINISHED"
         answer: dict[str, Any] = {"id": node, "status_code": container.status}
         return json_answer(200, answer)
+
+    # -- Facebook Login ------------------------------------------------------------------
+
+    def _dialog(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        return self.authorization.handle(request)
+
+    def _user_token(self, kind: str, seconds: int) -> Answer:
+        with self._lock:
+            token = f"EAAIgUser{kind.upper()}{len(self.user_tokens) + 1:04d}"
+            self.user_tokens[token] = kind
+        return json_answer(
+            200, {"access_token": token, "token_type": "bearer", "expires_in": seconds}
+        )
+
+    def _access_token(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        form = read_form(request)
+        if self.apps.get(form.get("client_id") or "") != form.get("client_secret"):
+            return graph_error(101, "Error validating application. Invalid application ID.")
+        if form.get("grant_type") == "fb_exchange_token":
+            if self.user_tokens.get(form.get("fb_exchange_token") or "") is None:
+                return graph_error(190, "Invalid OAuth access token - Cannot parse access token")
+            return self._user_token("long", LONG_LIVED_SECONDS)
+        grant = self.authorization.redeem(form, form.get("client_id") or "")
+        if isinstance(grant, Refusal):
+            return graph_error(100, "Invalid verification code format.", subcode=36007)
+        return self._user_token("short", 5_400)
+
+    def _accounts(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        form = read_form(request)
+        if self.user_tokens.get(form.get("access_token") or "") != "long":
+            return graph_error(190, "Invalid OAuth access token - Cannot parse access token")
+        linked = {
+            "instagram_business_account": {"id": IG_USER_ID, "username": USERNAME},
+            "access_token": self.token,
+            "name": "Community Kitchen",
+            "id": "101558470283722",
+        }
+        unlinked = {"access_token": "EAAIgOtherPage", "name": "Bake sale", "id": "1015584702"}
+        return json_answer(200, {"data": [linked, unlinked], "paging": {"cursors": {}}})

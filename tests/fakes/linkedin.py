@@ -17,6 +17,16 @@
   "commentsSummary": {"totalFirstLevelComments", "aggregatedTotalComments"}}` from
   `engagement` (zeros for a post this fake made); an unknown or deleted post: 404.
   `rate_limit_read = n`: the n-th read answers 429 with `Retry-After: 600`.
+- `GET /rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR` -> `{"elements":
+  [{"organization", "role", "roleAssignee", "state"}], "paging"}`: the pages the member
+  administers.
+- The Connect flow (learn.microsoft.com/linkedin/shared/authentication/
+  authorization-code-flow): `GET /oauth/v2/authorization` is the consent page
+  (tests.fakes.oauth, no PKCE); `POST /oauth/v2/accessToken` takes the client id and
+  secret in the form and redeems a code or a refresh token -> `{"access_token",
+  "expires_in": 5184000, "refresh_token", "refresh_token_expires_in", "scope"}`.
+  Refresh tokens are programmatic ones: not rotated, their end does not move.
+  Errors are `{"error", "error_description"}`.
 """
 
 from __future__ import annotations
@@ -24,8 +34,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
+from tests.fakes.forms import read_form
+from tests.fakes.oauth import AuthorizationServer, Refusal
 from tests.fakes.scripted import Handler, ScriptedFake
 from tests.fakes.sinks import Answer, RecordedRequest, json_answer, text_answer
 
@@ -34,6 +46,10 @@ ORG_ID = "2414183"
 ORG_URN = f"urn:li:organization:{ORG_ID}"
 VERSIONS = frozenset({"202411", "202501", "202505", "202508", "202511"})
 FIRST_SHARE = 7_280_000_000_000_000_001
+CLIENT_ID = "78cadence9linkedin"
+CLIENT_SECRET = "WPL_AP1.cadence-linkedin-secret"
+ACCESS_SECONDS = 60 * 86400
+REFRESH_SECONDS = 365 * 86400
 
 
 def linkedin_error(
@@ -84,8 +100,21 @@ class FakeLinkedIn(ScriptedFake):
     engagement: dict[str, dict[str, int]] = field(default_factory=dict)
     social_reads: int = 0
     rate_limit_read: int | None = None
+    clients: dict[str, str] = field(default_factory=lambda: {CLIENT_ID: CLIENT_SECRET})
+    # The Connect flow: issued (access, refresh) pairs; refresh tokens LinkedIn
+    # grants only to approved partners (`with_refresh=False`: none).
+    issued: list[tuple[str, str | None]] = field(default_factory=list)
+    with_refresh: bool = True
+    expired: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        self.authorization = AuthorizationServer(
+            clients=self.clients,
+            authorize_path="/oauth/v2/authorization",
+            name="LinkedIn",
+            pkce=False,
+            code_prefix="AQT",
+        )
         super().__post_init__()
         self._next = FIRST_SHARE
 
@@ -96,6 +125,10 @@ class FakeLinkedIn(ScriptedFake):
             ("PUT", r"/dms-uploads/(urn:li:image:\w+)"): ("upload", self._upload),
             ("GET", r"/rest/organizations/(\d+)"): ("organizations", self._organization),
             ("GET", r"/rest/socialActions/(.+)"): ("socialActions", self._social_actions),
+            ("GET", "/rest/organizationAcls"): ("organizationAcls", self._acls),
+            ("GET", "/oauth/v2/authorization"): ("authorize", self._authorize),
+            ("POST", "/oauth/v2/authorization/decide"): ("authorize", self._authorize),
+            ("POST", "/oauth/v2/accessToken"): ("token", self._token),
         }
 
     def not_found(self, request: RecordedRequest) -> Answer:
@@ -109,8 +142,16 @@ class FakeLinkedIn(ScriptedFake):
 
     # -- serving -------------------------------------------------------------------------
 
+    def live(self, token: str | None) -> bool:
+        issued = {access for access, _ in self.issued}
+        return (
+            token is not None
+            and token not in self.expired
+            and (token == self.token or (token in issued and self.token != "revoked"))
+        )
+
     def _refused(self, request: RecordedRequest) -> Answer | None:
-        if self.bearer(request) != self.token:
+        if not self.live(self.bearer(request)):
             return revoked()
         version = request.header("linkedin-version")
         if not version:
@@ -221,7 +262,7 @@ class FakeLinkedIn(ScriptedFake):
 
     def _upload(self, request: RecordedRequest, match: re.Match[str]) -> Answer:
         image = match.group(1)
-        if image not in self.images or self.bearer(request) != self.token:
+        if image not in self.images or not self.live(self.bearer(request)):
             return text_answer(400, "")
         with self._lock:
             self.images[image] = request.body
@@ -243,3 +284,63 @@ class FakeLinkedIn(ScriptedFake):
                 "vanityName": "community-kitchen",
             },
         )
+
+    def _acls(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        refused = self._refused(request)
+        if refused:
+            return refused
+        query = dict(parse_qsl(request.query))
+        if query.get("q") != "roleAssignee":
+            return linkedin_error(400, "ILLEGAL_ARGUMENT", "Unsupported finder")
+        elements = [
+            {
+                "organization": urn,
+                "role": "ADMINISTRATOR",
+                "roleAssignee": "urn:li:person:cadence8member",
+                "state": "APPROVED",
+            }
+            for urn in sorted(self.admin_of)
+        ]
+        return json_answer(200, {"elements": elements, "paging": {"count": 10, "start": 0}})
+
+    def _authorize(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        return self.authorization.handle(request)
+
+    def _token(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        form = read_form(request)
+        if self.clients.get(form.get("client_id") or "") != form.get("client_secret"):
+            return json_answer(
+                401,
+                {"error": "invalid_client", "error_description": "Client authentication failed"},
+            )
+        grant_type = form.get("grant_type")
+        with self._lock:
+            if grant_type == "authorization_code":
+                grant = self.authorization.redeem(form, form.get("client_id") or "")
+                if isinstance(grant, Refusal):
+                    return json_answer(
+                        400, {"error": "invalid_request", "error_description": grant.description}
+                    )
+                refresh = f"AQW-refresh-{len(self.issued) + 1}" if self.with_refresh else None
+            elif grant_type == "refresh_token":
+                refresh = form.get("refresh_token") or ""
+                if refresh not in {r for _, r in self.issued if r}:
+                    return json_answer(
+                        400,
+                        {
+                            "error": "invalid_grant",
+                            "error_description": "The provided authorization grant or refresh token is invalid, expired or revoked.",
+                        },
+                    )
+            else:
+                return json_answer(400, {"error": "unsupported_grant_type"})
+            access = f"AQV-linkedin-access-{len(self.issued) + 1}"
+            self.issued.append((access, refresh))
+        body: dict[str, Any] = {
+            "access_token": access,
+            "expires_in": ACCESS_SECONDS,
+            "scope": "r_organization_social,rw_organization_admin,w_organization_social",
+        }
+        if refresh is not None:
+            body.update(refresh_token=refresh, refresh_token_expires_in=REFRESH_SECONDS)
+        return json_answer(200, body)

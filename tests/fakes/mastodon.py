@@ -20,6 +20,13 @@ REST API does (docs.joinmastodon.org/methods/statuses, /methods/media,
   `counts`, else zeros for a status this fake made); an unknown or deleted id answers
   404 `{"error": "Record not found"}`. `rate_limit_read = n`: the n-th read answers
   429 with `Retry-After: 120`.
+- The Connect flow (docs.joinmastodon.org/methods/apps, /methods/oauth): `POST
+  /api/v1/apps` (`client_name`, `redirect_uris`, `scopes`, `website`) registers a
+  client -> `{"id", "name", "client_id", "client_secret", "redirect_uri", ...}`;
+  `GET /oauth/authorize` is the consent page (tests.fakes.oauth, no PKCE);
+  `POST /oauth/token` (client id and secret in the form) redeems a code ->
+  `{"access_token", "token_type": "Bearer", "scope", "created_at"}`; Mastodon's tokens
+  do not expire.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from urllib.parse import parse_qsl
 
 from connectors.mastodon import mastodon_length
 from tests.fakes.forms import FormError, read_form
+from tests.fakes.oauth import AuthorizationServer, Refusal
 from tests.fakes.scripted import Handler, ScriptedFake
 from tests.fakes.sinks import Answer, RecordedRequest, json_answer, text_answer
 
@@ -89,8 +97,14 @@ class FakeMastodon(ScriptedFake):
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     status_reads: int = 0
     rate_limit_read: int | None = None  # this status read (1-based) answers 429 once
+    # The Connect flow: clients registered through /api/v1/apps (id -> secret).
+    clients: dict[str, str] = field(default_factory=dict)
+    registrations: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.authorization = AuthorizationServer(
+            clients=self.clients, authorize_path="/oauth/authorize", name="Mastodon", pkce=False
+        )
         super().__post_init__()
         self._next = 110_000_000_000_000_001
         self._polls: dict[str, int] = {}
@@ -103,6 +117,10 @@ class FakeMastodon(ScriptedFake):
             ("GET", "/api/v1/accounts/verify_credentials"): ("verify", self._verify),
             ("GET", "/api/v2/instance"): ("instance", self._instance),
             ("GET", r"/api/v1/statuses/([0-9]+)"): ("status", self._get_status),
+            ("POST", "/api/v1/apps"): ("apps", self._register),
+            ("GET", "/oauth/authorize"): ("authorize", self._authorize),
+            ("POST", "/oauth/authorize/decide"): ("authorize", self._authorize),
+            ("POST", "/oauth/token"): ("token", self._token),
         }
 
     def not_found(self, request: RecordedRequest) -> Answer:
@@ -136,7 +154,7 @@ class FakeMastodon(ScriptedFake):
         scope = self._scope(request)
         if scope is None:
             return invalid_token()
-        if write and "write" not in scope.split():
+        if write and not any(g == "write" or g.startswith("write:") for g in scope.split()):
             return mastodon_error(403, "This action is outside the authorized scopes")
         return None
 
@@ -292,3 +310,62 @@ class FakeMastodon(ScriptedFake):
             "display_name": "Community Kitchen",
             "url": f"https://{DOMAIN}/@{USERNAME}",
         }
+
+    # -- the Connect flow ----------------------------------------------------------------
+
+    def _register(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        fields = {k: str(v) for k, v in self._params(request).items()}
+        if not fields.get("client_name") or not fields.get("redirect_uris"):
+            return mastodon_error(422, "Validation failed: Name can't be blank")
+        with self._lock:
+            serial = len(self.registrations) + 1
+            client_id, secret = f"mast-client-{serial}", f"mast-secret-{serial}"
+            self.clients[client_id] = secret
+            self.registrations.append(fields)
+        return json_answer(
+            200,
+            {
+                "id": str(serial),
+                "name": fields["client_name"],
+                "website": fields.get("website"),
+                "scopes": fields.get("scopes", "read").split(),
+                "redirect_uri": fields["redirect_uris"],
+                "redirect_uris": fields["redirect_uris"].split(),
+                "client_id": client_id,
+                "client_secret": secret,
+            },
+        )
+
+    def _authorize(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        return self.authorization.handle(request)
+
+    def _token(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        form = read_form(request)
+        client_id = form.get("client_id") or ""
+        if not client_id or self.clients.get(client_id) != form.get("client_secret"):
+            return json_answer(
+                401,
+                {
+                    "error": "invalid_client",
+                    "error_description": "Client authentication failed due to unknown client.",
+                },
+            )
+        if form.get("grant_type") != "authorization_code":
+            return json_answer(400, {"error": "unsupported_grant_type"})
+        with self._lock:
+            grant = self.authorization.redeem(form, client_id)
+            if isinstance(grant, Refusal):
+                return json_answer(
+                    400, {"error": "invalid_grant", "error_description": grant.description}
+                )
+            token = f"mast-connected-{len(self.tokens) + 1}"
+            self.tokens[token] = grant.scope
+        return json_answer(
+            200,
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "scope": grant.scope,
+                "created_at": 1_764_000_000,
+            },
+        )

@@ -16,14 +16,21 @@
   video with `stats.plays` and `metadata.connections.likes.total` /
   `comments.total` from `stats` (zeros for a video this fake made); unknown or
   deleted: 404 (error_code 5000). `rate_limit_read = n`: the n-th read answers 429.
+- The Connect flow (developer.vimeo.com/api/authentication): `GET /oauth/authorize`
+  is the consent page (tests.fakes.oauth, no PKCE); `POST /oauth/access_token` with
+  the client id and secret as HTTP Basic redeems a code -> `{"access_token",
+  "token_type": "bearer", "scope", "user"}`; the token does not expire.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.forms import read_form
+from tests.fakes.oauth import AuthorizationServer, Refusal
 from tests.fakes.scripted import Handler, ScriptedFake
 from tests.fakes.sinks import Answer, RecordedRequest, drop, json_answer, text_answer
 
@@ -31,6 +38,8 @@ TOKEN = "vimeo-Access-Token-7e3b1d9c2a"
 NO_UPLOAD_TOKEN = "vimeo-Public-Only-Token-0f0f"
 USER_ID = "214748364"
 FIRST_VIDEO = 1_040_000_001
+CLIENT_ID = "4f1cadence0vimeo"
+CLIENT_SECRET = "vimeo-client-secret-b7e2"
 PRIVACY = frozenset({"anybody", "unlisted", "nobody", "disable", "contacts", "password"})
 
 
@@ -81,8 +90,12 @@ class FakeVimeo(ScriptedFake):
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
     video_reads: int = 0
     rate_limit_read: int | None = None
+    clients: dict[str, str] = field(default_factory=lambda: {CLIENT_ID: CLIENT_SECRET})
 
     def __post_init__(self) -> None:
+        self.authorization = AuthorizationServer(
+            clients=self.clients, authorize_path="/oauth/authorize", name="Vimeo", pkce=False
+        )
         super().__post_init__()
         self._next = FIRST_VIDEO
         self._patches = 0
@@ -94,6 +107,9 @@ class FakeVimeo(ScriptedFake):
             ("HEAD", r"/tus/files/(\d+)"): ("head", self._head),
             ("GET", "/me"): ("me", self._me),
             ("GET", r"/videos/(\d+)"): ("video", self._video),
+            ("GET", "/oauth/authorize"): ("authorize", self._authorize),
+            ("POST", "/oauth/authorize/decide"): ("authorize", self._authorize),
+            ("POST", "/oauth/access_token"): ("token", self._token),
         }
 
     def not_found(self, request: RecordedRequest) -> Answer:
@@ -238,5 +254,39 @@ class FakeVimeo(ScriptedFake):
                 "uri": f"/users/{USER_ID}",
                 "name": "Community Kitchen",
                 "link": f"https://vimeo.com/user{USER_ID}",
+            },
+        )
+
+    def _authorize(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        return self.authorization.handle(request)
+
+    def _token(self, request: RecordedRequest, _: re.Match[str]) -> Answer:
+        scheme, _, encoded = (request.header("authorization") or "").partition(" ")
+        try:
+            client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            client_id, secret = "", ""
+        if scheme.lower() != "basic" or self.clients.get(client_id) != secret:
+            return json_answer(
+                401, {"error": "invalid_client", "error_description": "Invalid client"}
+            )
+        form = read_form(request)
+        if form.get("grant_type") != "authorization_code":
+            return json_answer(400, {"error": "unsupported_grant_type"})
+        with self._lock:
+            grant = self.authorization.redeem(form, client_id)
+            if isinstance(grant, Refusal):
+                return json_answer(
+                    400, {"error": "invalid_grant", "error_description": grant.description}
+                )
+            token = f"vimeo-connected-{len(self.tokens) + 1}"
+            self.tokens[token] = grant.scope
+        return json_answer(
+            200,
+            {
+                "access_token": token,
+                "token_type": "bearer",
+                "scope": grant.scope,
+                "user": {"uri": f"/users/{USER_ID}", "name": "Community Kitchen"},
             },
         )

@@ -79,6 +79,7 @@ PAGES: dict[str, Callable[[dict[str, str]], str]] = {
     "/audit": lambda ids: "/audit",
     "/champions": lambda ids: "/champions",
     "/guardrails": lambda ids: "/guardrails",
+    "/channels/connect/mastodon": lambda ids: "/channels/connect/mastodon",
 }
 
 # Page routes that answer something other than a page of their own.
@@ -86,6 +87,7 @@ NOT_PAGES = {
     "/": "redirects to the calendar or the login page",
     "/channels/connect/{platform}": "redirects to the platform's consent page",
     "/channels/connect/{platform}/callback": "redirects to the channel or the chooser",
+    "/channels/connect/mastodon/callback": "redirects to the new channel",
     "/channels/{channel_id}/reconnect": "redirects to the platform's consent page",
     # Reached only through a flow with a platform: tests/web/test_connect_browser.py
     # checks it with axe on the way.

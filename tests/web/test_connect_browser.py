@@ -11,7 +11,19 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import facebook, flickr, slack, x, yammer, youtube
+from tests.fakes import (
+    facebook,
+    flickr,
+    instagram,
+    linkedin,
+    mastodon,
+    sharepoint,
+    slack,
+    vimeo,
+    x,
+    yammer,
+    youtube,
+)
 from tests.web.conftest import Server, log_in
 from tests.web.test_accessibility import violations
 
@@ -24,7 +36,13 @@ class Fakes:
         self.facebook = facebook.FakeFacebook()
         self.yammer = yammer.YammerFake()
         self.flickr = flickr.FakeFlickr()
+        self.linkedin = linkedin.FakeLinkedIn()
+        self.vimeo = vimeo.FakeVimeo()
+        self.sharepoint = sharepoint.FakeSharePoint()
+        self.instagram = instagram.FakeInstagram()
+        self.mastodon = mastodon.FakeMastodon(max_characters=1000)
         self.all = [self.x, self.slack, self.youtube, self.facebook, self.yammer, self.flickr]
+        self.all += [self.linkedin, self.vimeo, self.sharepoint, self.instagram, self.mastodon]
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +64,12 @@ def server_env(fakes: Fakes) -> dict[str, str]:
         "FACEBOOK": (facebook.APP_ID, facebook.APP_SECRET, fakes.facebook.url),
         "YAMMER": (yammer.CLIENT_ID, yammer.CLIENT_SECRET, fakes.yammer.url),
         "FLICKR": (flickr.CONSUMER_KEY, flickr.CONSUMER_SECRET, fakes.flickr.url),
+        "LINKEDIN": (linkedin.CLIENT_ID, linkedin.CLIENT_SECRET, fakes.linkedin.url),
+        "VIMEO": (vimeo.CLIENT_ID, vimeo.CLIENT_SECRET, fakes.vimeo.url),
+        "SHAREPOINT": (sharepoint.CLIENT_ID, sharepoint.CLIENT_SECRET, fakes.sharepoint.url),
+        "INSTAGRAM": (instagram.APP_ID, instagram.APP_SECRET, fakes.instagram.url),
     }
-    env = {"CADENCE_YAMMER_TENANT": yammer.TENANT}
+    env = {"CADENCE_YAMMER_TENANT": yammer.TENANT, "CADENCE_SHAREPOINT_TENANT": sharepoint.TENANT}
     for name, (client_id, secret, base) in apps.items():
         env[f"CADENCE_{name}_CLIENT_ID"] = client_id
         env[f"CADENCE_{name}_CLIENT_SECRET"] = secret
@@ -117,6 +139,10 @@ def test_add_to_slack_and_publish(page: Any, server: Server, fakes: Fakes) -> No
         ("Facebook Pages", "Authorize app", f"Facebook {facebook.PAGE_NAME}", "facebook"),
         ("Viva Engage", "Authorize app", f"Viva Engage Comms {yammer.GROUP_ID}", "yammer"),
         ("Flickr", "OK, I'll authorize it", None, "flickr"),
+        ("LinkedIn Page", "Authorize app", "LinkedIn Community Kitchen", "linkedin"),
+        ("Vimeo", "Authorize app", None, "vimeo"),
+        ("SharePoint", "Authorize app", "SharePoint Staff news", "sharepoint"),
+        ("Instagram", "Authorize app", f"Instagram @{instagram.USERNAME}", "instagram"),
     ],
 )
 def test_connect_lands_on_the_new_channel(
@@ -126,3 +152,24 @@ def test_connect_lands_on_the_new_channel(
     assert server.api.get(f"/channels/{channel_id}").json()["platform"] == platform
     tested = server.api.post(f"/channels/{channel_id}/test")
     assert tested.status_code == 200 and tested.json()["ok"] is True, tested.text
+
+
+def test_connect_mastodon_type_the_instance_approve_land_on_the_channel(
+    page: Any, server: Server, fakes: Fakes
+) -> None:
+    log_in(page)
+    page.goto("/channels")
+    page.get_by_role("link", name="Connect Mastodon").click()
+    page.wait_for_url("**/channels/connect/mastodon")
+    assert violations(page) == []
+    page.get_by_label("Instance address").fill(fakes.mastodon.url)
+    page.get_by_role("button", name="Continue").click()
+    link = page.get_by_role("link", name=f"Sign in at {fakes.mastodon.url}")
+    link.wait_for()
+    assert violations(page) == []
+    link.click()
+    page.get_by_role("button", name="Authorize app").click()
+    page.wait_for_url("**/channels/*?notice=connected")
+    channel_id = str(page.url.split("/channels/")[1].split("?")[0])
+    channel = server.api.get(f"/channels/{channel_id}").json()
+    assert channel["platform"] == "mastodon" and channel["config"]["max_characters"] == 1000
