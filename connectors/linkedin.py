@@ -113,6 +113,7 @@ class LinkedInConnector(Connector):
     )
     config: LinkedInConfig
     credentials: LinkedInCredentials
+    _renewed = False  # the access token is renewed at most once per use
     config_model = LinkedInConfig
     credentials_model = LinkedInCredentials
 
@@ -147,15 +148,34 @@ class LinkedInConnector(Connector):
             "User-Agent": USER_AGENT,
         }
 
+    @property
+    def can_refresh(self) -> bool:
+        return self.refresh_credentials is not None and bool(self.credentials.refresh_token)
+
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         expires = self.credentials.expires_at
         if expires is not None and expires.tzinfo is None:
             expires = expires.replace(tzinfo=UTC)  # a time without a zone is UTC
-        if expires is not None and expires <= self.now():
+        if expires is not None and expires <= self.now() and not self.can_refresh:
             raise AuthExpired("the LinkedIn access token has expired: reconnect the channel")
-        headers = {**self._headers(), **kwargs.pop("headers", {})}
-        hidden = [*self.secrets(), *kwargs.pop("secrets", [])]
-        response = await send(self.http, method, url, headers=headers, secrets=hidden, **kwargs)
+        extra = kwargs.pop("headers", {})
+        shown = kwargs.pop("secrets", [])
+
+        async def go() -> httpx.Response:
+            headers = {**self._headers(), **extra}
+            hidden = [*self.secrets(), *shown]
+            return await send(self.http, method, url, headers=headers, secrets=hidden, **kwargs)
+
+        response = await go()
+        if response.status_code == 401 and self.can_refresh and not self._renewed:
+            # A 401 created nothing: renew the token once (app/connect/tokens.py, single
+            # flight across workers) and send again.
+            self._renewed = True
+            stale = self.credentials.access_token
+            fresh = await self.refresh_credentials(stale)  # type: ignore[misc]
+            known = {k: v for k, v in fresh.items() if k in LinkedInCredentials.model_fields}
+            self.credentials = LinkedInCredentials.model_validate({**known, "expires_at": None})
+            response = await go()
         self._raise_for_answer(response)
         return response
 

@@ -102,6 +102,7 @@ class SharePointConnector(Connector):
     limits = Limits(title=MAX_TITLE, title_required=True)
     config: SharePointConfig
     credentials: SharePointCredentials
+    _renewed = False  # the access token is renewed at most once per use
     config_model = SharePointConfig
     credentials_model = SharePointCredentials
 
@@ -117,15 +118,28 @@ class SharePointConnector(Connector):
         c = self.credentials
         return [s for s in (c.access_token, c.refresh_token, c.client_secret) if s]
 
-    async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    @property
+    def can_refresh(self) -> bool:
+        return self.refresh_credentials is not None and bool(self.credentials.refresh_token)
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {self.credentials.access_token}",
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
         }
-        response = await send(
-            self.http, method, url, headers=headers, secrets=self.secrets(), **kwargs
-        )
+        return await send(self.http, method, url, headers=headers, secrets=self.secrets(), **kwargs)
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response = await self._send(method, url, **kwargs)
+        if response.status_code == 401 and self.can_refresh and not self._renewed:
+            # A 401 created nothing: renew the token once (app/connect/tokens.py, single
+            # flight across workers) and send again.
+            self._renewed = True
+            fresh = await self.refresh_credentials(self.credentials.access_token)  # type: ignore[misc]
+            known = {k: v for k, v in fresh.items() if k in SharePointCredentials.model_fields}
+            self.credentials = SharePointCredentials.model_validate(known)
+            response = await self._send(method, url, **kwargs)
         self._raise_for_answer(response)
         return response
 

@@ -320,12 +320,26 @@ class YouTubeConnector(Connector):
     async def _token(self) -> str:
         return self.credentials.access_token or await self._refresh()
 
+    async def _refresh_through_hook(self, stale: str | None) -> str:
+        """Renew through app/connect/tokens.py: the channel rows locked, so two workers
+        that found one expired token make one call to Google (single flight)."""
+        fresh = await self.refresh_credentials(stale or "")  # type: ignore[misc]
+        known = {k: v for k, v in fresh.items() if k in YouTubeCredentials.model_fields}
+        self.credentials = YouTubeCredentials.model_validate(known)
+        token = self.credentials.access_token
+        if not token:
+            raise Transient("Google's token endpoint answered without an access token")
+        self._hidden.append(token)
+        return token
+
     async def _refresh(self) -> str:
         """A new access token from the refresh token; raises AuthExpired when it is dead."""
         self._refreshed = True
         old = self.credentials.access_token
         if old:
             self._hidden.append(old)
+        if self.refresh_credentials is not None:
+            return await self._refresh_through_hook(old)
         form = {
             "grant_type": "refresh_token",
             "refresh_token": self.credentials.refresh_token,

@@ -43,7 +43,7 @@ REFRESH_AHEAD = timedelta(minutes=10)
 END_WARNING = timedelta(days=7)
 CHECK_EVERY = timedelta(days=1)
 # Platforms whose refresh Cadence runs itself (the others' connectors refresh alone).
-REFRESHED = frozenset({"x", "yammer", "linkedin", "sharepoint"})
+REFRESHED = frozenset({"x", "yammer", "linkedin", "sharepoint", "youtube"})
 # A refresh token that no longer works: RFC 6749's invalid_grant, a revoked app
 # (unauthorized_client), and, at X only, 400 invalid_request ("Value passed for the
 # token was invalid"); elsewhere invalid_request is a malformed request, not a dead grant.
@@ -231,7 +231,8 @@ def refresher(runtime: Runtime, http: httpx.AsyncClient, channel_id: str) -> Any
             runtime,
             http,
             channel_id,
-            wanted=lambda creds, _row: creds.get("access_token") == stale_access_token,
+            # No access token yet ("") is stale too (YouTube channels may start without).
+            wanted=lambda creds, _row: (creds.get("access_token") or "") == stale_access_token,
         )
 
     return refresh
