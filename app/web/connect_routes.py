@@ -32,6 +32,7 @@ from app.connect.states import FlowRefused
 from app.db import transaction
 from app.deps import SessionDep, no_nul_in_url
 from app.runtime import Runtime
+from app.web import mastodon_connect
 from app.web.infrastructure import (
     FormDep,
     PageAdmin,
@@ -86,6 +87,8 @@ def connect_panel(settings: Settings) -> list[dict[str, Any]]:
 
 def can_reconnect(settings: Settings, platform: str) -> bool:
     """Whether a channel of `platform` can be reconnected with the platform's sign-in."""
+    if platform == "mastodon":
+        return True  # Cadence registers itself on each instance: no settings needed
     provider = PROVIDERS.get(platform)
     return provider is not None and provider.ready and app_settings(settings, platform) is not None
 
@@ -169,6 +172,8 @@ async def reconnect(channel_id: str, request: Request, user: PageAdmin) -> Respo
     platform = await run_in_threadpool(_platform_of, runtime, channel_id)
     if platform is None:
         raise PageError(404, "No such channel", f"There is no channel {channel_id}.")
+    if platform == "mastodon":  # the sign-in at the channel's own instance
+        return await mastodon_connect.reconnect_start(request, user, channel_id)
     return await _begin(request, platform, user, channel_id)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.channels.models import Channel
@@ -80,14 +80,16 @@ async def _app_for(runtime: Runtime, instance: str) -> AppSettings:
     return app
 
 
-def _start(runtime: Runtime, instance: str, secret: str, user_id: str) -> states.Started:
+def _start(
+    runtime: Runtime, instance: str, secret: str, user_id: str, channel_id: str | None = None
+) -> states.Started:
     with transaction(runtime.sessions) as session:
         return states.begin(
             session,
             platform="mastodon",
             session_secret=secret,
             user_id=user_id,
-            channel_id=None,
+            channel_id=channel_id,
             box=runtime.box,
             now=runtime.clock.now(),
             secret=instance,  # no PKCE at Mastodon: the state's secret is the instance
@@ -123,6 +125,37 @@ async def start(request: Request, user: PageBriefAdmin, form: FormDep) -> Respon
     return render(request, "connect_mastodon.html", context, user=user)
 
 
+def _instance_of(runtime: Runtime, channel_id: str) -> str:
+    with runtime.read_sessions() as session:
+        channel = session.get(Channel, channel_id)
+        instance = channel.config.get("instance") if channel is not None else None
+    if not isinstance(instance, str) or not instance:
+        raise FlowRefused("No instance to sign in at", "Connect the account again instead.")
+    return instance
+
+
+async def reconnect_start(request: Request, user: Any, channel_id: str) -> Response:
+    """Reconnect a Mastodon channel: the sign-in at the channel's own instance, the
+    channel updated in place (same id) at the callback."""
+    runtime = runtime_of(request)
+    try:
+        instance = await run_in_threadpool(_instance_of, runtime, channel_id)
+        app = await _app_for(runtime, instance)
+    except FlowRefused as exc:
+        raise _refusal(exc) from None
+    csrf = web_session(request).csrf
+    started = await run_in_threadpool(_start, runtime, instance, csrf, user.id, channel_id)
+    url = authorize_url(
+        PROVIDER,
+        app,
+        state=started.state,
+        verifier=started.verifier,
+        redirect=redirect_uri(runtime.settings, "mastodon"),
+    )
+    # A link followed (GET), not a form post: a redirect to the instance is allowed.
+    return RedirectResponse(url, status_code=303)
+
+
 def _take(runtime: Runtime, state: str, secret: str) -> states.Taken:
     with transaction(runtime.sessions) as session:
         return states.take(
@@ -151,8 +184,19 @@ async def _picks(runtime: Runtime, instance: str, code: str) -> list[Pick]:
         return await mastodon_picks(Context(http, PROVIDER, app, runtime.clock.now()), answer)
 
 
-def _create(runtime: Runtime, picks: list[Pick]) -> list[Channel]:
+def _create(runtime: Runtime, picks: list[Pick], channel_id: str | None) -> list[Channel]:
     with transaction(runtime.sessions) as session:
+        if channel_id is not None and picks:
+            return [
+                service.reconnect(
+                    session,
+                    channel_id=channel_id,
+                    pick=picks[0],
+                    box=runtime.box,
+                    now=runtime.clock.now(),
+                    outbound=runtime.settings.outbound_policy(),
+                )
+            ]
         return service.create_channels(
             session,
             platform="mastodon",
@@ -176,7 +220,7 @@ async def callback(
                 "You (or the instance) did not allow Cadence to post. Nothing was created.",
             )
         picks = await _picks(runtime, taken.secret, code)
-        made: list[Any] = await run_in_threadpool(_create, runtime, picks)
+        made: list[Any] = await run_in_threadpool(_create, runtime, picks, taken.channel_id)
     except FlowRefused as exc:
         raise _refusal(exc) from None
     return redirect(f"/channels/{made[0].id}", notice="connected")

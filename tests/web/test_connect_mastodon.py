@@ -124,3 +124,33 @@ def test_the_daily_check_refreshes_the_instance_limit(
     with runtime.sessions() as session:
         (channel,) = session.scalars(select(Channel))
     assert channel.config["max_characters"] == 5000
+
+
+def test_reconnect_signs_in_at_the_channels_instance_and_updates_it_in_place(
+    client: TestClient, runtime: Runtime, fake: FakeMastodon
+) -> None:
+    make_user(runtime, "root@example.org", Role.admin)
+    assert login(client, "root@example.org").status_code == 303
+    back = urlsplit(fake.authorization.approve(start(client, fake.url)))
+    assert client.get(f"{back.path}?{back.query}", follow_redirects=False).status_code == 303
+    with runtime.sessions() as session:
+        (channel,) = session.scalars(select(Channel))
+    old_token = credentials_of(runtime, channel.id)["access_token"]
+    page = client.get(f"/channels/{channel.id}").text
+    assert f'href="/channels/{channel.id}/reconnect">Reconnect</a>' in page
+
+    began = client.get(f"/channels/{channel.id}/reconnect", follow_redirects=False)
+    assert began.status_code == 303, began.text
+    url = began.headers["location"]
+    assert url.startswith(f"{fake.url}/oauth/authorize?")  # the channel's own instance
+    assert parse_qs(urlsplit(url).query)["client_id"] == ["mast-client-1"]  # kept app
+    back = urlsplit(fake.authorization.approve(url))
+    landed = client.get(f"{back.path}?{back.query}", follow_redirects=False)
+    assert landed.status_code == 303, landed.text
+    assert landed.headers["location"] == f"/channels/{channel.id}?notice=connected"
+    with runtime.sessions() as session:
+        (same,) = session.scalars(select(Channel))  # updated in place, no second channel
+    assert same.id == channel.id
+    new_token = credentials_of(runtime, channel.id)["access_token"]
+    assert new_token != old_token and new_token in fake.tokens
+    assert len(fake.registrations) == 1
