@@ -7,6 +7,7 @@ from connectors.metrics import MetricsReader
 from connectors.metrics import bluesky as bluesky_metrics
 from connectors.metrics import facebook as facebook_metrics
 from connectors.metrics import flickr as flickr_metrics
+from connectors.metrics import instagram as instagram_metrics
 from connectors.metrics import linkedin as linkedin_metrics
 from connectors.metrics import mastodon as mastodon_metrics
 from connectors.metrics import vimeo as vimeo_metrics
@@ -24,4 +25,5 @@ READERS: dict[str, MetricsReader] = {
     "bluesky": bluesky_metrics.READER,
     "linkedin": linkedin_metrics.READER,
     "vimeo": vimeo_metrics.READER,
+    "instagram": instagram_metrics.READER,
 }

@@ -13,6 +13,9 @@ errors as Graph writes them (tests.fakes.facebook.graph_error):
   a container not FINISHED: 400 code 9007 "Media ID is not available".
 - `GET /{version}/{media-id}?fields=permalink` -> `{"permalink", "id"}`.
 - `GET /{version}/{ig-user-id}?fields=username` -> `{"username", "id"}`.
+- `GET /{version}/{media-id}?fields=like_count,comments_count` -> the media's
+  `engagement` (`like_count` left out when the owner hid likes); a media in `deleted`:
+  code 100, subcode 33.
 An unknown or revoked token: code 190.
 
 The Connect flow (Facebook Login, as tests.fakes.facebook): the dialog at
@@ -60,6 +63,9 @@ class FakeInstagram(ScriptedFake):
     published: dict[str, Container] = field(default_factory=dict)  # media id -> container
     apps: dict[str, str] = field(default_factory=lambda: {APP_ID: APP_SECRET})
     user_tokens: dict[str, str] = field(default_factory=dict)  # token -> "short" or "long"
+    # media id -> {"like_count": n, "comments_count": n} (like_count left out: likes hidden)
+    engagement: dict[str, dict[str, int]] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.authorization = AuthorizationServer(
@@ -150,6 +156,10 @@ class FakeInstagram(ScriptedFake):
         wanted = fields.get("fields", "")
         if node == IG_USER_ID:
             return json_answer(200, {"id": IG_USER_ID, "username": USERNAME})
+        if node in self.deleted:
+            return graph_error(100, f"(#100) Object with ID '{node}' does not exist", subcode=33)
+        if node in self.engagement and "like_count" in wanted:
+            return json_answer(200, {"id": node, **self.engagement[node]})
         if node in self.published and "permalink" in wanted:
             return json_answer(200, {"id": node, "permalink": self.permalink(node)})
         container = self.containers.get(node)
