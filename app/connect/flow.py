@@ -127,7 +127,7 @@ class Context:
 
 
 async def _x_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
-    token, refresh = answer.get("access_token"), answer.get("refresh_token")
+    token = answer.get("access_token")
     if not isinstance(token, str) or not token:
         raise _refused(ctx.provider, "X answered without an access token.")
     try:
@@ -149,13 +149,7 @@ async def _x_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
             ctx.provider, f"X did not say whose account it is (HTTP {response.status_code})."
         )
     username = str(data["username"])
-    credentials = {
-        "access_token": token,
-        "client_id": ctx.app.client_id,
-        "client_secret": ctx.app.client_secret,
-    }
-    if isinstance(refresh, str) and refresh:
-        credentials["refresh_token"] = refresh
+    credentials = _app_credentials(ctx, token, answer)
     config: dict[str, Any] = {"username": username}
     if ctx.app.base_url:
         config["api_base"] = ctx.app.base_url
@@ -213,13 +207,7 @@ async def _youtube_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
         raise _refused(
             ctx.provider, f"YouTube did not list the channels (HTTP {response.status_code})."
         )
-    credentials: dict[str, Any] = {
-        "access_token": token,
-        "client_id": ctx.app.client_id,
-        "client_secret": ctx.app.client_secret,
-    }
-    if isinstance(answer.get("refresh_token"), str) and answer["refresh_token"]:
-        credentials["refresh_token"] = answer["refresh_token"]
+    credentials = _app_credentials(ctx, token, answer)
     config: dict[str, Any] = {}
     if ctx.app.base_url:
         config = {
@@ -265,9 +253,25 @@ async def _graph_get(ctx: Context, path: str, params: dict[str, str]) -> dict[st
     return dict(body)
 
 
-async def _facebook_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
-    """The short-lived user token becomes a long-lived one (about 60 days: the known
-    end Cadence warns of), whose `/me/accounts` lists the Pages with their tokens."""
+def _app_credentials(ctx: Context, token: str, answer: dict[str, Any]) -> dict[str, Any]:
+    """A channel's credentials from a token answer: the token, the app that renews it,
+    and the refresh token when the platform gave one."""
+    credentials: dict[str, Any] = {
+        "access_token": token,
+        "client_id": ctx.app.client_id,
+        "client_secret": ctx.app.client_secret,
+    }
+    refresh = answer.get("refresh_token")
+    if isinstance(refresh, str) and refresh:
+        credentials["refresh_token"] = refresh
+    return credentials
+
+
+async def _long_lived_user_token(
+    ctx: Context, answer: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Facebook Login's short-lived user token exchanged for a long-lived one (about 60
+    days: the known end Cadence warns of); the token and the whole answer."""
     short = answer.get("access_token")
     if not isinstance(short, str) or not short:
         raise _refused(ctx.provider, "Facebook answered without an access token.")
@@ -284,6 +288,13 @@ async def _facebook_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
     token = long.get("access_token")
     if not isinstance(token, str) or not token:
         raise _refused(ctx.provider, "Facebook did not give a long-lived token.")
+    return token, long
+
+
+async def _facebook_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
+    """The short-lived user token becomes a long-lived one (about 60 days: the known
+    end Cadence warns of), whose `/me/accounts` lists the Pages with their tokens."""
+    token, long = await _long_lived_user_token(ctx, answer)
     pages = await _graph_get(ctx, "/me/accounts", {"access_token": token, "limit": "100"})
     ends = expires_at(long, ctx.now)
     picks = []
@@ -328,13 +339,7 @@ async def _yammer_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
         raise _refused(
             ctx.provider, f"Viva Engage did not list the communities (HTTP {response.status_code})."
         )
-    credentials: dict[str, Any] = {
-        "access_token": token,
-        "client_id": ctx.app.client_id,
-        "client_secret": ctx.app.client_secret,
-    }
-    if isinstance(answer.get("refresh_token"), str) and answer["refresh_token"]:
-        credentials["refresh_token"] = answer["refresh_token"]
+    credentials = _app_credentials(ctx, token, answer)
     picks = []
     for group in groups:
         if not isinstance(group, dict) or not isinstance(group.get("id"), int | str):
@@ -408,7 +413,7 @@ async def _linkedin_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
     by `GET /rest/organizations/{id}`. Access tokens last 60 days; with a programmatic
     refresh token (a year) Cadence renews them, and the grant's end is the refresh
     token's, else the access token's: the keeper warns 7 days before either."""
-    token, refresh = answer.get("access_token"), answer.get("refresh_token")
+    token = answer.get("access_token")
     if not isinstance(token, str) or not token:
         raise _refused(ctx.provider, "LinkedIn answered without an access token.")
     acls = await _bearer_get(
@@ -427,15 +432,10 @@ async def _linkedin_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
         and isinstance(e.get("organization"), str)
         and e["organization"].startswith("urn:li:organization:")
     ][:MAX_ORGANIZATIONS]
-    credentials: dict[str, Any] = {
-        "access_token": token,
-        "client_id": ctx.app.client_id,
-        "client_secret": ctx.app.client_secret,
-    }
+    credentials = _app_credentials(ctx, token, answer)
     access_ends = expires_at(answer, ctx.now)
     ends = access_ends
-    if isinstance(refresh, str) and refresh:
-        credentials["refresh_token"] = refresh
+    if "refresh_token" in credentials:
         ends = _seconds_after(answer, "refresh_token_expires_in", ctx.now)
     picks = []
     for urn in dict.fromkeys(urns):
@@ -506,13 +506,7 @@ async def _sharepoint_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
         params={"search": "*", "$select": "id,displayName,webUrl"},
     )
     sites = found.get("value") if isinstance(found, dict) else None
-    credentials: dict[str, Any] = {
-        "access_token": token,
-        "client_id": ctx.app.client_id,
-        "client_secret": ctx.app.client_secret,
-    }
-    if isinstance(answer.get("refresh_token"), str) and answer["refresh_token"]:
-        credentials["refresh_token"] = answer["refresh_token"]
+    credentials = _app_credentials(ctx, token, answer)
     picks = []
     for site in sites if isinstance(sites, list) else []:
         if not isinstance(site, dict) or not isinstance(site.get("id"), str) or not site["id"]:
@@ -540,22 +534,7 @@ async def _instagram_picks(ctx: Context, answer: dict[str, Any]) -> list[Pick]:
     """Like Facebook Pages (a long-lived user token, about 60 days, whose `/me/accounts`
     lists the Pages with their tokens), one pick per Instagram professional account
     linked to a Page; it publishes with that Page's token."""
-    short = answer.get("access_token")
-    if not isinstance(short, str) or not short:
-        raise _refused(ctx.provider, "Facebook answered without an access token.")
-    long = await _graph_get(
-        ctx,
-        "/oauth/access_token",
-        {
-            "grant_type": "fb_exchange_token",
-            "client_id": ctx.app.client_id,
-            "client_secret": ctx.app.client_secret,
-            "fb_exchange_token": short,
-        },
-    )
-    token = long.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise _refused(ctx.provider, "Facebook did not give a long-lived token.")
+    token, long = await _long_lived_user_token(ctx, answer)
     fields = "instagram_business_account{id,username},access_token,name"
     pages = await _graph_get(
         ctx, "/me/accounts", {"access_token": token, "fields": fields, "limit": "100"}
